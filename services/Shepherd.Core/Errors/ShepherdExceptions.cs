@@ -1,0 +1,23 @@
+namespace Shepherd.Core.Errors;
+
+/// <summary>
+/// A request that breaks a documented bound. Hosts map it to INVALID_ARGUMENT with the field named in a
+/// google.rpc.BadRequest detail.
+/// </summary>
+public sealed class InvalidRequestException(string field, string message)
+    : Exception($"{field}: {message}")
+{
+    public string Field { get; } = field;
+
+    public string Description { get; } = message;
+}
+
+/// <summary>A bounded queue or pool is full. Hosts map it to RESOURCE_EXHAUSTED at once.</summary>
+public sealed class CapacityExceededException(string message) : Exception(message);
+
+/// <summary>A dependency (model, LLM, another service) cannot serve now. Hosts map it to UNAVAILABLE.</summary>
+public sealed class DependencyUnavailableException(string dependency, string message, Exception? inner = null)
+    : Exception($"{dependency}: {message}", inner)
+{
+    public string Dependency { get; } = dependency;
+}

@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Logging;
+
+namespace Shepherd.ServiceDefaults;
+
+internal static partial class ServiceDefaultsLog
+{
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Error, Message = "Unhandled exception in {Method}, error id {ErrorId}")]
+    public static partial void Unhandled(ILogger logger, string method, string errorId, Exception exception);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Dependency {Dependency} unavailable in {Method}")]
+    public static partial void DependencyUnavailable(ILogger logger, string dependency, string method, Exception exception);
+}
