@@ -1,0 +1,126 @@
+using System.Text;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using Microsoft.Extensions.Options;
+
+namespace Shepherd.Slm.Model;
+
+/// <summary>
+/// The GGUF weights, loaded once at start-up and shared by every request (as LLama.Web does).
+/// A missing or corrupt file fails construction with a message that names the file and the problem.
+/// </summary>
+public sealed class LlamaModel : IDisposable
+{
+    private const uint GgufMagic = 0x46554747; // "GGUF" little-endian
+
+    public LlamaModel(IOptions<SlmOptions> options)
+    {
+        var o = options.Value;
+        Path = System.IO.Path.GetFullPath(o.ModelPath);
+        Validate(Path);
+
+        var threads = o.Threads > 0 ? o.Threads : Environment.ProcessorCount;
+        var probe = new ModelParams(Path) { GpuLayerCount = o.GpuLayerCount };
+        try
+        {
+            Weights = LLamaWeights.LoadFromFile(probe);
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"SLM model '{Path}' could not be loaded by llama.cpp: {ex.Message}", ex);
+        }
+
+        TrainContext = checked((int)Weights.ContextSize);
+        ContextSize = o.ContextSize > 0 ? o.ContextSize : Math.Min(TrainContext, 4096);
+        MaxSequences = o.MaxSequences;
+        KvCacheSize = o.KvCacheSize > 0 ? o.KvCacheSize : Math.Min(ContextSize * MaxSequences, 65536);
+        if (KvCacheSize < ContextSize)
+        {
+            throw new InvalidOperationException($"Slm:KvCacheSize ({KvCacheSize}) is smaller than Slm:ContextSize ({ContextSize}).");
+        }
+
+        ContextParams = new ModelParams(Path)
+        {
+            ContextSize = (uint)KvCacheSize,
+            BatchSize = (uint)ContextSize,
+            SeqMax = (uint)MaxSequences,
+            Threads = threads,
+            BatchThreads = threads,
+            GpuLayerCount = o.GpuLayerCount,
+            // Conversation.Fork shares the prompt's cells between sequences, which needs the unified KV cache.
+            KVUnified = true,
+        };
+        Threads = threads;
+        VocabSize = Weights.Vocab.Count;
+        Name = Weights.Metadata.TryGetValue("general.name", out var name) && !string.IsNullOrWhiteSpace(name)
+            ? name
+            : System.IO.Path.GetFileNameWithoutExtension(Path);
+        ChatTemplate = Weights.Metadata.TryGetValue("tokenizer.chat_template", out var template) && !string.IsNullOrWhiteSpace(template)
+            ? template
+            : null;
+    }
+
+    public string Path { get; }
+
+    public string Name { get; }
+
+    public LLamaWeights Weights { get; }
+
+    public ModelParams ContextParams { get; }
+
+    public int TrainContext { get; }
+
+    /// <summary>Per-sequence token limit.</summary>
+    public int ContextSize { get; }
+
+    public int KvCacheSize { get; }
+
+    public int MaxSequences { get; }
+
+    public int Threads { get; }
+
+    public int VocabSize { get; }
+
+    public string? ChatTemplate { get; }
+
+    public static string Backend =>
+#if SLM_CUDA
+        "cuda12";
+#else
+        "cpu";
+#endif
+
+    public LLamaToken[] Tokenize(string text, bool addBos, bool special) =>
+        Weights.Tokenize(text, addBos, special, Encoding.UTF8);
+
+    public bool IsEndOfGeneration(LLamaToken token) => token.IsEndOfGeneration(Weights.Vocab);
+
+    public string Detokenize(ReadOnlySpan<int> tokens)
+    {
+        var decoder = new StreamingTokenDecoder(Encoding.UTF8, Weights);
+        foreach (var t in tokens)
+        {
+            decoder.Add(t);
+        }
+
+        return decoder.Read();
+    }
+
+    public void Dispose() => Weights.Dispose();
+
+    private static void Validate(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new InvalidOperationException($"SLM model file '{path}' does not exist. Set Slm:ModelPath (or SHEPHERD_SLM_MODEL).");
+        }
+
+        using var stream = File.OpenRead(path);
+        Span<byte> header = stackalloc byte[8];
+        if (stream.Read(header) < 8 || BitConverter.ToUInt32(header[..4]) != GgufMagic)
+        {
+            throw new InvalidOperationException($"SLM model file '{path}' is not a GGUF file (bad magic header); it is corrupt or of another format.");
+        }
+    }
+}

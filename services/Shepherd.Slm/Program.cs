@@ -1,0 +1,3 @@
+using Shepherd.Slm;
+
+SlmApp.Build(args).Run();

@@ -1,0 +1,21 @@
+using Shepherd.ServiceDefaults;
+using Shepherd.Slm.Grpc;
+
+namespace Shepherd.Slm;
+
+/// <summary>Builds the slm-service host; Program runs it, functional tests start it on 127.0.0.1.</summary>
+public static class SlmApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults();
+        builder.AddSlmServices();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        app.MapGrpcService<SlmGrpcService>();
+        app.MapDefaultEndpoints();
+        return app;
+    }
+}

@@ -1,0 +1,65 @@
+using Grpc.Net.Client;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Configuration;
+using Shepherd.Slm;
+
+namespace Shepherd.Slm.Tests;
+
+/// <summary>The real slm-service on a Kestrel port of 127.0.0.1, with the stories260K fixture model.</summary>
+public sealed class SlmServiceFixture : IAsyncLifetime
+{
+    public const string MissingModelReason = "stories260K.gguf not found: set SHEPHERD_MODELS or run scripts/fetch-fixtures.sh";
+
+    private WebApplication? _app;
+
+    public static string? ModelPath => ShepherdPaths.FixtureModel;
+
+    public GrpcChannel? Channel { get; private set; }
+
+    public Uri? Address { get; private set; }
+
+    public SlmService.SlmServiceClient Client => new(Channel ?? throw new SkipException(MissingModelReason));
+
+    public async Task InitializeAsync()
+    {
+        if (ModelPath is null)
+        {
+            return;
+        }
+
+        _app = SlmApp.Build(
+            ["--urls", "http://127.0.0.1:0"],
+            b =>
+            {
+                b.Configuration["Slm:ModelPath"] = ModelPath;
+                b.Configuration["Slm:MaxSequences"] = "16";
+                b.Configuration["Slm:MaxQueue"] = "64";
+                b.Configuration["Slm:Threads"] = "1";
+                b.Configuration["Logging:LogLevel:Default"] = "Warning";
+            });
+        await _app.StartAsync();
+        var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        Address = new Uri(address);
+        Channel = GrpcChannel.ForAddress(Address);
+    }
+
+    public async Task DisposeAsync()
+    {
+        Channel?.Dispose();
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class SlmCollection : ICollectionFixture<SlmServiceFixture>
+{
+    public const string Name = "slm-service";
+}
