@@ -46,6 +46,7 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseMiddleware<MalformedMessageMiddleware>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
         // Plain HTTP health for probes; over h2c: curl --http2-prior-knowledge http://host:port/health

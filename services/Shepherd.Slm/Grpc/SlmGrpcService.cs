@@ -83,6 +83,8 @@ public sealed class SlmGrpcService(
             MaxSequences = model.MaxSequences,
             MaxQueue = engine.MaxQueue,
             Threads = model.Threads,
+            ActiveRequests = engine.ActiveRequests,
+            QueuedRequests = engine.QueuedRequests,
         });
 
     private GenerateResponse ToResponse(GenerationResult result)

@@ -47,6 +47,9 @@ public sealed class GenerationEngine : BackgroundService
     /// <summary>Requests admitted and decoding now.</summary>
     public int ActiveRequests => Volatile.Read(ref _activeCount);
 
+    /// <summary>Requests waiting for a slot.</summary>
+    public int QueuedRequests => _queue.Reader.Count + (_waiting is null ? 0 : 1);
+
     private int _activeCount;
 
     /// <summary>Queues a generation. Throws <see cref="CapacityExceededException"/> at once when the queue is full.</summary>
