@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Options;
+using Shepherd.Core.Policy;
+using Shepherd.Policy.Batching;
+using Shepherd.Policy.Model.Bundle;
+using Shepherd.Policy.Model.Encoding;
+using Shepherd.Policy.Model.Prediction;
+
+namespace Shepherd.Policy;
+
+/// <summary>A loaded bundle with its micro-batcher.</summary>
+public sealed record LoadedPolicy(PolicyPredictor Predictor, PredictionBatcher Batcher);
+
+/// <summary>
+/// The bundles this service answers for, one per mode, loaded once at start-up. A bundle that cannot be
+/// loaded stops the start with its path in the message.
+/// </summary>
+public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogger<PolicyRegistry> logger) : IHostedService, IAsyncDisposable
+{
+    private readonly Dictionary<PolicyMode, LoadedPolicy> _policies = [];
+
+    public PolicyMode DefaultMode { get; private set; }
+
+    public IReadOnlyCollection<LoadedPolicy> Policies => _policies.Values;
+
+    /// <summary>The bundle for a mode; null means the default.</summary>
+    public LoadedPolicy? Find(PolicyMode? mode) =>
+        _policies.TryGetValue(mode ?? DefaultMode, out var policy) ? policy : null;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        var settings = options.Value;
+        var predictorOptions = new PolicyPredictorOptions { Encoder = new EncoderRuntimeOptions { IntraOpThreads = settings.EncoderThreads } };
+        var paths = new[] { settings.BundlePath }.Concat(settings.AdditionalBundlePaths).ToArray();
+        for (var i = 0; i < paths.Length; i++)
+        {
+            var path = Path.GetFullPath(paths[i]);
+            var started = Stopwatch.GetTimestamp();
+            PolicyPredictor predictor;
+            try
+            {
+                predictor = PolicyPredictor.Load(path, predictorOptions);
+            }
+            catch (PolicyBundleException ex)
+            {
+                PolicyLog.BundleLoadFailed(logger, path, ex);
+                throw;
+            }
+
+            if (_policies.ContainsKey(predictor.Mode))
+            {
+                PolicyLog.DuplicateMode(logger, path, predictor.Mode.ToWire());
+                predictor.Dispose();
+                continue;
+            }
+
+            if (i == 0)
+            {
+                DefaultMode = predictor.Mode;
+            }
+
+            var batcher = new PredictionBatcher(
+                predictor, settings.MaxBatchSize, TimeSpan.FromMilliseconds(settings.MaxWaitMs), settings.QueueCapacity, logger);
+            _policies[predictor.Mode] = new LoadedPolicy(predictor, batcher);
+            PolicyLog.BundleLoaded(
+                logger, predictor.BundleId, predictor.Mode.ToWire(), predictor.Manifest.Encoder.Name, path,
+                (long)Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var policy in _policies.Values)
+        {
+            await policy.Batcher.DisposeAsync();
+            policy.Predictor.Dispose();
+        }
+
+        _policies.Clear();
+    }
+}
