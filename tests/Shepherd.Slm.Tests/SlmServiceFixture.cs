@@ -10,8 +10,22 @@ using Shepherd.Slm;
 namespace Shepherd.Slm.Tests;
 
 /// <summary>The real slm-service on a Kestrel port of 127.0.0.1, with the stories260K fixture model.</summary>
-public sealed class SlmServiceFixture : IAsyncLifetime
+public class SlmServiceFixture : IAsyncLifetime
 {
+    private readonly int _maxSequences;
+    private readonly int _maxQueue;
+
+    public SlmServiceFixture()
+        : this(maxSequences: 16, maxQueue: 64)
+    {
+    }
+
+    protected SlmServiceFixture(int maxSequences, int maxQueue)
+    {
+        _maxSequences = maxSequences;
+        _maxQueue = maxQueue;
+    }
+
     public const string MissingModelReason = "stories260K.gguf not found: set SHEPHERD_MODELS or run scripts/fetch-fixtures.sh";
 
     private WebApplication? _app;
@@ -36,10 +50,11 @@ public sealed class SlmServiceFixture : IAsyncLifetime
             b =>
             {
                 b.Configuration["Slm:ModelPath"] = ModelPath;
-                b.Configuration["Slm:MaxSequences"] = "16";
-                b.Configuration["Slm:MaxQueue"] = "64";
+                b.Configuration["Slm:MaxSequences"] = _maxSequences.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                b.Configuration["Slm:MaxQueue"] = _maxQueue.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Slm:Threads"] = "1";
                 b.Configuration["Logging:LogLevel:Default"] = "Warning";
+                b.Configuration["Logging:LogLevel:llama.cpp"] = "Error";
             });
         await _app.StartAsync();
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -33,12 +33,8 @@ public sealed class GenerationEngine : BackgroundService
         _model = model;
         _logger = logger;
         MaxQueue = options.Value.MaxQueue;
-        // The channel holds the waiting requests; one more may sit in _waiting while it waits for slots.
-        _queue = Channel.CreateBounded<Job>(new BoundedChannelOptions(Math.Max(1, MaxQueue))
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
+        // Waiting requests are counted exactly by _queued (channel plus _waiting); the channel itself is unbounded.
+        _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
         _scratch = new float[model.VocabSize];
     }
 
@@ -48,21 +44,20 @@ public sealed class GenerationEngine : BackgroundService
     public int ActiveRequests => Volatile.Read(ref _activeCount);
 
     /// <summary>Requests waiting for a slot.</summary>
-    public int QueuedRequests => _queue.Reader.Count + (_waiting is null ? 0 : 1);
+    public int QueuedRequests => Volatile.Read(ref _queued);
 
     private int _activeCount;
+    private int _queued;
 
     /// <summary>Queues a generation. Throws <see cref="CapacityExceededException"/> at once when the queue is full.</summary>
     public Task<GenerationResult> GenerateAsync(LLamaToken[] prompt, GenerationSpec spec, CompletionDeltaSink? sink, CancellationToken cancellationToken)
     {
         var job = new Job(prompt, spec, sink, cancellationToken);
-        if (MaxQueue == 0 && (Volatile.Read(ref _activeCount) > 0 || _waiting is not null))
+        // A request that could start at once still passes through the queue for an instant, so at least one
+        // place is always allowed, even with MaxQueue = 0.
+        if (Interlocked.Increment(ref _queued) > Math.Max(1, MaxQueue) || !_queue.Writer.TryWrite(job))
         {
-            throw new CapacityExceededException("the SLM is busy and Slm:MaxQueue is 0");
-        }
-
-        if (!_queue.Writer.TryWrite(job))
-        {
+            Interlocked.Decrement(ref _queued);
             SlmLog.QueueFull(_logger, MaxQueue);
             throw new CapacityExceededException($"the SLM queue is full ({MaxQueue} requests waiting); retry later");
         }
@@ -136,6 +131,7 @@ public sealed class GenerationEngine : BackgroundService
             if (job.Cancellation.IsCancellationRequested)
             {
                 _waiting = null;
+                Interlocked.Decrement(ref _queued);
                 job.Completion.TrySetCanceled(job.Cancellation);
                 continue;
             }
@@ -149,6 +145,7 @@ public sealed class GenerationEngine : BackgroundService
             }
 
             _waiting = null;
+            Interlocked.Decrement(ref _queued);
             job.ReservedCells = cells;
             job.AdmittedAt = Stopwatch.GetTimestamp();
             job.Root = executor.Create();

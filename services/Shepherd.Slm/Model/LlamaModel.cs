@@ -14,8 +14,10 @@ public sealed class LlamaModel : IDisposable
 {
     private const uint GgufMagic = 0x46554747; // "GGUF" little-endian
 
-    public LlamaModel(IOptions<SlmOptions> options)
+    public LlamaModel(IOptions<SlmOptions> options, ILoggerFactory loggerFactory)
     {
+        // llama.cpp logs through our logger (category "llama.cpp"), not straight to stderr.
+        NativeLogConfig.llama_log_set(loggerFactory.CreateLogger("llama.cpp"));
         var o = options.Value;
         Path = System.IO.Path.GetFullPath(o.ModelPath);
         Validate(Path);

@@ -1,0 +1,12 @@
+using Shepherd.Benchmarks;
+
+var which = args.Length > 0 ? args[0] : "slm";
+var rest = args.Skip(1).ToArray();
+switch (which)
+{
+    case "slm":
+        return await SlmBench.RunAsync(rest, Console.Out);
+    default:
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm");
+        return 2;
+}
