@@ -91,7 +91,9 @@ public static class SyntheticLabels
 
         var trueHint = Math.Max(1, (int)Math.Round(baseHint * Math.Exp(0.15 * Normal(r))));
         var answer = Math.Max(trueHint + 1, (int)Math.Round(trueHint * (2.5 + r.NextDouble())));
-        var unsolvable = needs && r.NextDouble() < Unsolvable;
+        // Draw unconditionally: both modes then consume the same random stream and share their texts.
+        var unsolvableDraw = r.NextDouble();
+        var unsolvable = needs && unsolvableDraw < Unsolvable;
         var levels = new List<LabelLevel>();
         var nStar = needs ? LabelRecord.NoHintSufficed : 0;
         for (var p = 0; p <= 90; p += 10)

@@ -1,0 +1,64 @@
+using Shepherd.Policy.Model.Encoding;
+
+namespace Shepherd.Policy.Tests;
+
+[Collection(PolicyCollection.Name)]
+public sealed class EncoderTests(PolicyFixture fixture)
+{
+    private static readonly string[] Texts =
+    [
+        "What is 2 + 2?",
+        "Prove that the tangents from an external point to a circle are equal in length.",
+        "Ava has 3 apples.",
+    ];
+
+    [Fact]
+    public void PackagedMiniLmGivesUnitLength384DimensionalEmbeddings()
+    {
+        using var encoder = OnnxTextEncoder.Create(EncoderSpec.Default);
+
+        var batch = encoder.Encode(Texts);
+
+        Assert.Equal(384, encoder.Dimension);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            var norm = Math.Sqrt(batch.Row(i).ToArray().Sum(v => (double)v * v));
+            Assert.Equal(1.0, norm, 4);
+        }
+    }
+
+    [Fact]
+    public void BatchedEncodingEqualsOneByOneDespitePadding()
+    {
+        using var encoder = OnnxTextEncoder.Create(EncoderSpec.Default);
+
+        var batch = encoder.Encode(Texts);
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            var single = encoder.Encode([Texts[i]]);
+            var maxDifference = single.Row(0).ToArray().Zip(batch.Row(i).ToArray()).Max(p => Math.Abs(p.First - p.Second));
+            Assert.True(maxDifference < 1e-4, $"text {i}: {maxDifference}");
+            Assert.Equal(single.TokenCounts[0], batch.TokenCounts[i]);
+        }
+    }
+
+    [Fact]
+    public void SimilarTextsAreCloserThanUnrelatedOnes()
+    {
+        var batch = fixture.Encoder.Encode(["How many apples does Ava have now?", "How many apples does Ben have left?", "Evaluate the definite integral of x^2 from 0 to 1."]);
+
+        double Cosine(int a, int b) => batch.Row(a).ToArray().Zip(batch.Row(b).ToArray()).Sum(p => (double)p.First * p.Second);
+
+        Assert.True(Cosine(0, 1) > Cosine(0, 2));
+    }
+
+    [Fact]
+    public void TokenCountIgnoresSpecialTokensAndTruncation()
+    {
+        using var encoder = OnnxTextEncoder.Create(EncoderSpec.Default with { MaxLength = 8 });
+        var longText = string.Join(' ', Enumerable.Repeat("apple", 40));
+
+        Assert.Equal(40, encoder.CountTokens(longText));
+        Assert.Equal(40, encoder.Encode([longText]).TokenCounts[0]);
+    }
+}
