@@ -33,10 +33,13 @@ public static class ProgramBuilder
         return $"{program.TrimEnd()}\n\n\n{item.TestCode}\n\ncheck({entryPoint})\n";
     }
 
-    /// <summary>MBPP: test_setup_code + code + every assert of test_list.</summary>
+    /// <summary>MBPP: code, then test_setup_code, then every assert of test_list.</summary>
+    /// <remarks>The setup goes after the code, not before: the only two MBPP tasks with setup code (367, 927)
+    /// build trees with the <c>Node</c> class that the code defines, so setup-first raises NameError for every
+    /// candidate. MBPP documents the field as what the tests need, which code-first still provides.</remarks>
     public static string Mbpp(TaskItem item, string code) => WithAsserts(item, code);
 
-    /// <summary>Generic python-tests: setup + code + the asserts, then <c>check(entry_point)</c> when the item
+    /// <summary>Generic python-tests: code + setup + the asserts, then <c>check(entry_point)</c> when the item
     /// carries a HumanEval-style test module.</summary>
     public static string Tests(TaskItem item, string code)
     {
@@ -57,6 +60,6 @@ public static class ProgramBuilder
     {
         var setup = item.TestSetup.Replace("\r\n", "\n", StringComparison.Ordinal);
         var body = code.Replace("\r\n", "\n", StringComparison.Ordinal);
-        return $"{setup}\n{body.TrimEnd()}\n\n{string.Join("\n", item.Tests.Select(t => t.Replace("\r\n", "\n", StringComparison.Ordinal)))}\n";
+        return $"{body.TrimEnd()}\n\n{setup}\n{string.Join("\n", item.Tests.Select(t => t.Replace("\r\n", "\n", StringComparison.Ordinal)))}\n";
     }
 }

@@ -7,7 +7,7 @@ using Shepherd.Core.Sandbox;
 namespace Shepherd.Core.Tasks;
 
 /// <summary>MBPP: the task text, the function signature and the given tests; "output only runnable Python
-/// code"; graded by running test_setup_code + code + test_list in the sandbox.</summary>
+/// code"; graded by running code + test_setup_code + test_list in the sandbox (see <see cref="ProgramBuilder.Mbpp"/>).</summary>
 public sealed partial class MbppTask(PythonSandbox sandbox) : ITaskKind
 {
     public const string KindName = "mbpp";

@@ -190,7 +190,7 @@ public static partial class CodeAnswer
     private static string? Unfenced(string text)
     {
         var lines = text.Split('\n');
-        var first = Array.FindIndex(lines, l => CodeStart().IsMatch(l));
+        var first = Array.FindIndex(lines, l => CodeStart().IsMatch(l) || Assignment().IsMatch(l));
         if (first < 0)
         {
             return null;
@@ -206,7 +206,7 @@ public static partial class CodeAnswer
     }
 
     private static bool LooksLikeCode(string line) =>
-        line.StartsWith(' ') || line.StartsWith('\t') || CodeStart().IsMatch(line) || CodeLine().IsMatch(line);
+        line.StartsWith(' ') || line.StartsWith('\t') || CodeStart().IsMatch(line) || Assignment().IsMatch(line) || CodeLine().IsMatch(line);
 
     [GeneratedRegex(@"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)(?:```|\z)", RegexOptions.Singleline)]
     private static partial Regex Fence();
@@ -214,6 +214,10 @@ public static partial class CodeAnswer
     [GeneratedRegex(@"^(?:[ \t]+\S|def |async def |class |import |from \S+ import |@\w|if __name__)")]
     private static partial Regex CodeStart();
 
-    [GeneratedRegex(@"^(?:[A-Za-z_][\w.\[\], ]*\s*(?:[-+*/%]?=)[^=]|print\(|assert |return\b|else:|elif |try:|except|finally:|for |while |if |with |raise |#)")]
+    // "x = 1", "a, b = f()", "cache[k] += 1": a target without prose-like spaces, then an assignment.
+    [GeneratedRegex(@"^[A-Za-z_][\w.]*(?:\[[^\]\n]*\])?(?:\s*,\s*[A-Za-z_][\w.]*)*\s*(?:[-+*/%]|//|\*\*)?=(?!=)")]
+    private static partial Regex Assignment();
+
+    [GeneratedRegex(@"^(?:[A-Za-z_][\w.]*\(|print\(|assert |return\b|else:|elif |try:|except|finally:|for |while |if |with |raise |#)")]
     private static partial Regex CodeLine();
 }
