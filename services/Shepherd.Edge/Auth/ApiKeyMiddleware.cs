@@ -1,0 +1,94 @@
+using Grpc.Core;
+using Microsoft.Extensions.Primitives;
+using Yarp.ReverseProxy.Model;
+
+namespace Shepherd.Edge.Auth;
+
+/// <summary>
+/// API keys and per-key rate limits for proxied routes. The edge's own endpoints (health, /alive) are not YARP
+/// routes and pass untouched. A forwarded request carries the authenticated key id and never the key itself.
+/// </summary>
+internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, ILogger<ApiKeyMiddleware> logger)
+{
+    /// <summary>Set by the edge only: whatever a client sends under this name is dropped.</summary>
+    public const string KeyIdHeader = "x-shepherd-api-key-id";
+
+    public const string ApiKeyHeader = "x-api-key";
+
+    private const string AuthorizationHeader = "authorization";
+
+    private const string BearerPrefix = "Bearer ";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var route = context.GetEndpoint()?.Metadata.GetMetadata<RouteModel>();
+        if (route is null)
+        {
+            return next(context);
+        }
+
+        var headers = context.Request.Headers;
+        var presented = PresentedKey(headers);
+        headers.Remove(KeyIdHeader);
+        headers.Remove(AuthorizationHeader);
+        headers.Remove(ApiKeyHeader);
+        var path = context.Request.Path.Value ?? "";
+
+        var access = RouteAccessMetadata.Of(route.Config);
+        if (access == RouteAccess.Public)
+        {
+            using var publicLease = keys.PublicLimiter.AttemptAcquire();
+            if (!publicLease.IsAcquired)
+            {
+                EdgeLog.PublicRateLimited(logger, path);
+                return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, "rate limit exceeded");
+            }
+
+            return next(context);
+        }
+
+        if (presented.Length == 0)
+        {
+            EdgeLog.MissingKey(logger, path);
+            return GrpcStatusResponse.WriteAsync(
+                context, StatusCode.Unauthenticated, "API key required: send 'authorization: Bearer <key>' or 'x-api-key: <key>'");
+        }
+
+        var key = keys.Authenticate(presented.AsSpan());
+        if (key is null)
+        {
+            EdgeLog.UnknownKey(logger, path);
+            return GrpcStatusResponse.WriteAsync(context, StatusCode.Unauthenticated, "invalid API key");
+        }
+
+        if (access == RouteAccess.Admin && !key.Admin)
+        {
+            EdgeLog.NotAdmin(logger, path, key.Id);
+            return GrpcStatusResponse.WriteAsync(context, StatusCode.PermissionDenied, "this API key may not call admin services");
+        }
+
+        using var lease = key.Limiter.AttemptAcquire();
+        if (!lease.IsAcquired)
+        {
+            EdgeLog.RateLimited(logger, path, key.Id);
+            return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, $"rate limit exceeded for API key '{key.Id}'");
+        }
+
+        headers[KeyIdHeader] = key.Id;
+        EdgeLog.Forwarding(logger, path, key.Id);
+        return next(context);
+    }
+
+    private static string PresentedKey(IHeaderDictionary headers)
+    {
+        StringValues authorization = headers.Authorization;
+        if (authorization.Count == 1 && authorization[0] is { } value
+            && value.StartsWith(BearerPrefix, StringComparison.OrdinalIgnoreCase))
+        {
+            return value[BearerPrefix.Length..].Trim();
+        }
+
+        StringValues apiKey = headers[ApiKeyHeader];
+        return apiKey.Count == 1 ? apiKey[0]?.Trim() ?? "" : "";
+    }
+}

@@ -1,0 +1,54 @@
+using Shepherd.Edge.Auth;
+using Shepherd.Edge.Proxy;
+using Shepherd.ServiceDefaults;
+
+namespace Shepherd.Edge;
+
+/// <summary>
+/// Builds the edge host: YARP routes and clusters from the "ReverseProxy" configuration section, API keys and
+/// per-key rate limits from "Edge". Program runs it; functional tests start it on 127.0.0.1.
+/// </summary>
+public static class EdgeApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        builder.AddServiceDefaults();
+        builder.AddEdgeServices();
+        configure?.Invoke(builder);
+
+        var app = builder.Build();
+        // Keys are checked before anything reads a request body (MapDefaultEndpoints adds a body-parsing
+        // middleware): an unauthenticated caller costs one header lookup.
+        app.UseMiddleware<ApiKeyMiddleware>();
+        app.MapDefaultEndpoints();
+        app.MapReverseProxy(proxy =>
+        {
+            proxy.UseMiddleware<UpstreamFailureMiddleware>();
+            proxy.UseSessionAffinity();
+            proxy.UseLoadBalancing();
+            proxy.UsePassiveHealthChecks();
+        });
+        return app;
+    }
+
+    /// <summary>Runs the edge, or <c>hash-key [key]</c>: prints the SHA-256 hex to store in Edge:ApiKeys (stdin when no key).</summary>
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "hash-key")
+        {
+            var key = args.Length > 1 ? args[1] : Console.In.ReadLine();
+            if (string.IsNullOrEmpty(key))
+            {
+                await Console.Error.WriteLineAsync("usage: Shepherd.Edge hash-key <key>   (or the key on stdin)");
+                return 2;
+            }
+
+            await Console.Out.WriteLineAsync(ApiKeyHasher.Hash(key));
+            return 0;
+        }
+
+        await Build(args).RunAsync();
+        return 0;
+    }
+}

@@ -1,0 +1,1 @@
+return await Shepherd.Edge.EdgeApp.RunAsync(args);
