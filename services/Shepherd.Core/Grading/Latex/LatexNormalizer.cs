@@ -48,7 +48,8 @@ public static partial class LatexNormalizer
         text = ShortFrac().Replace(text, "\\frac{$1}{$2}");
         text = ShortSqrt().Replace(text, "\\sqrt{$1}");
         text = text.Replace("+\\infty", "\\infty", StringComparison.Ordinal);
-        text = text.Trim(',', ';').TrimEnd('.');
+        // A trailing LaTeX line break or sentence period carries no meaning.
+        text = text.Trim(',', ';').TrimEnd('.', '\\');
         text = StripOuterBraces(text);
         var unit = NumberWithUnit().Match(text);
         if (unit.Success)

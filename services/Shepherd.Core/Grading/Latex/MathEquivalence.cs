@@ -106,6 +106,12 @@ public static partial class MathEquivalence
             return CompareNormalized(letterA is null ? a : restA, letterB is null ? b : restB, depth + 1);
         }
 
+        // Two equations: equal when one is a multiple of the other ("3x-y-9=0" is "y=3x-9").
+        if (a.Count(c => c == '=') == 1 && b.Count(c => c == '=') == 1 && CompareEquations(a, b) is { } equations)
+        {
+            return equations;
+        }
+
         // "x = 3" against "3", "T_n = \frac{2n}{2n+1}" against "\frac{2n}{2n+1}".
         var nameA = NamePrefix(a);
         var nameB = NamePrefix(b);

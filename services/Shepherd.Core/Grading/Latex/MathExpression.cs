@@ -200,6 +200,12 @@ public sealed class MathExpression
 
             if (char.IsAsciiLetter(Current))
             {
+                // Three letters in a row are a word ("people", "not"), not a product of variables.
+                if (_position + 2 < text.Length && char.IsAsciiLetter(text[_position + 1]) && char.IsAsciiLetter(text[_position + 2]))
+                {
+                    throw new FormatException();
+                }
+
                 var name = text[_position++].ToString();
                 if (name == "e" && Current != '_')
                 {
