@@ -1,0 +1,60 @@
+using System.Threading.Channels;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Shepherd.Contracts.V1;
+using Shepherd.Orchestrator.Pipeline;
+using Shepherd.Orchestrator.Storage;
+
+namespace Shepherd.Orchestrator.Grpc;
+
+public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger) : ShepherdService.ShepherdServiceBase
+{
+    /// <summary>Set by the edge from the authenticated API key; direct callers are "anonymous".</summary>
+    public const string ApiKeyIdHeader = "x-shepherd-api-key-id";
+
+    public override Task<AnswerResponse> Answer(AnswerRequest request, ServerCallContext context) =>
+        pipeline.AnswerAsync(request, ApiKeyId(context), textSink: null, context.CancellationToken);
+
+    public override async Task AnswerStream(AnswerStreamRequest request, IServerStreamWriter<AnswerStreamResponse> responseStream, ServerCallContext context)
+    {
+        var answer = request.Request ?? throw new Core.Errors.InvalidRequestException("request", "is required");
+        var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
+        var run = pipeline.AnswerAsync(answer, ApiKeyId(context), text => deltas.Writer.TryWrite(text), context.CancellationToken);
+        _ = run.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
+        await foreach (var delta in deltas.Reader.ReadAllAsync(context.CancellationToken))
+        {
+            await responseStream.WriteAsync(new AnswerStreamResponse { TextDelta = delta }, context.CancellationToken);
+        }
+
+        var final = await run;
+        await responseStream.WriteAsync(new AnswerStreamResponse { Final = final }, context.CancellationToken);
+    }
+
+    public override async Task<UsageResponse> Usage(UsageRequest request, ServerCallContext context)
+    {
+        var key = request.ApiKeyId.Length > 0 ? request.ApiKeyId : ApiKeyId(context);
+        var from = request.StartTime is null ? (DateTimeOffset?)null : request.StartTime.ToDateTimeOffset();
+        var to = request.EndTime is null ? (DateTimeOffset?)null : request.EndTime.ToDateTimeOffset();
+        if (from is { } f && to is { } t && t < f)
+        {
+            throw new Core.Errors.InvalidRequestException("end_time", "is before start_time");
+        }
+
+        var rows = await ledger.TotalsAsync(key, from, to, context.CancellationToken);
+        var response = new UsageResponse { TotalUsd = rows.Sum(r => r.Usd) };
+        response.Totals.AddRange(rows.Select(r => new UsageTotal
+        {
+            ApiKeyId = r.ApiKeyId,
+            Model = r.Model,
+            Strategy = r.Strategy,
+            Calls = r.Calls,
+            PromptTokens = r.PromptTokens,
+            CompletionTokens = r.CompletionTokens,
+            Usd = r.Usd,
+        }));
+        return response;
+    }
+
+    private static string ApiKeyId(ServerCallContext context) =>
+        context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 } id ? id : "anonymous";
+}

@@ -1,0 +1,44 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Shepherd.Contracts.V1;
+
+namespace Shepherd.Orchestrator.Llm;
+
+/// <summary>
+/// The LLM when no key is configured: another llama.cpp model behind an slm-service, decoding greedily (temperature
+/// 0, as the paper asks of the LLM). It is priced as the configured LLM so the cost path runs end to end, and every
+/// answer says it came from a stand-in whose accuracy and cost mean nothing.
+/// </summary>
+public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOptions> options, IOptions<OrchestratorOptions> orchestrator) : ILlmClient
+{
+    public string Model => options.Value.Model;
+
+    public bool IsStandIn => true;
+
+    public async Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken)
+    {
+        var generate = new GenerateRequest { MaxTokens = Math.Min(request.MaxTokens, 4096), Temperature = 0, N = 1 };
+        generate.Messages.AddRange(request.Messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
+        try
+        {
+            var response = await client.Client.GenerateAsync(
+                generate,
+                deadline: DateTime.UtcNow.AddSeconds(orchestrator.Value.DownstreamTimeoutSeconds),
+                cancellationToken: cancellationToken);
+            var completion = response.Completions[0];
+            return new LlmCompletion(
+                completion.Text, Model, response.PromptTokens, completion.GeneratedTokens,
+                Complete: completion.FinishReason == FinishReason.Stop, StandIn: true, Cached: false, Attempts: 1);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown)
+        {
+            throw new LlmUnavailableException($"LLM stand-in unavailable ({ex.StatusCode})", ex);
+        }
+    }
+}
+
+/// <summary>The gRPC client of the slm-service that plays the LLM.</summary>
+public sealed class StandInSlmClient(SlmService.SlmServiceClient client)
+{
+    public SlmService.SlmServiceClient Client { get; } = client;
+}

@@ -1,0 +1,124 @@
+using Microsoft.Extensions.Options;
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Cost;
+using Shepherd.Core.Tasks;
+using Shepherd.Orchestrator.Llm;
+using Shepherd.Orchestrator.Pipeline;
+using Shepherd.Orchestrator.Storage;
+using Shepherd.Orchestrator.Strategies;
+
+namespace Shepherd.Orchestrator;
+
+public static class OrchestratorServiceCollectionExtensions
+{
+    public static WebApplicationBuilder AddOrchestratorServices(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton(_ => TaskRegistry.Shared);
+
+        // Downstream gRPC clients: every call carries a deadline (set per call) and the caller's cancellation.
+        services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress));
+        services.AddGrpcClient<PolicyService.PolicyServiceClient>((sp, o) =>
+        {
+            var address = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress;
+            o.Address = new Uri(string.IsNullOrWhiteSpace(address) ? "http://127.0.0.1:1" : address);
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value;
+            var client = string.IsNullOrWhiteSpace(options.PolicyAddress) ? null : sp.GetRequiredService<PolicyService.PolicyServiceClient>();
+            return new PolicyGateway(client, sp.GetRequiredService<IOptions<OrchestratorOptions>>(), sp.GetRequiredService<TimeProvider>());
+        });
+        services.AddSingleton<SlmGateway>(sp => new SlmGateway(
+            sp.GetRequiredService<SlmService.SlmServiceClient>(), sp.GetRequiredService<ILedger>(),
+            sp.GetRequiredService<IOptions<OrchestratorOptions>>(), sp.GetRequiredService<TimeProvider>()));
+
+        AddLlm(services);
+        AddStorage(services);
+
+        services.AddSingleton<IAnswerStrategy, SlmOnlyStrategy>();
+        services.AddSingleton<IAnswerStrategy, LlmOnlyStrategy>();
+        services.AddSingleton<IAnswerStrategy, RouteStrategy>();
+        services.AddSingleton<IAnswerStrategy, CascadeAbcStrategy>();
+        services.AddSingleton<IAnswerStrategy, CascadeScorerStrategy>();
+        services.AddSingleton<IAnswerStrategy, ProactiveStrategy>();
+        services.AddSingleton<IAnswerStrategy, ReactiveStrategy>();
+        services.AddSingleton<AnswerPipeline>();
+        services.AddHostedService<StartupReport>();
+        return builder;
+    }
+
+    private static void AddLlm(IServiceCollection services)
+    {
+        services.AddSingleton<LlmApiKey>();
+        services.AddSingleton<LlmMetrics>();
+        services.AddSingleton(sp =>
+        {
+            var pricing = sp.GetRequiredService<IOptions<LlmOptions>>().Value.Pricing
+                .ToDictionary(kv => kv.Key, kv => new ModelPrice(kv.Value.InputPerMillion, kv.Value.OutputPerMillion));
+            return new PriceTable(pricing);
+        });
+        services.AddHttpClient<OpenAiChatClient>();
+        services.AddSingleton(sp =>
+        {
+            var llm = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
+            var address = string.IsNullOrWhiteSpace(llm.StandInAddress) ? sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress : llm.StandInAddress;
+            var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(address);
+            return new StandInSlmClient(new SlmService.SlmServiceClient(channel));
+        });
+        services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
+            ? ActivatorUtilities.CreateInstance<StandInLlmClient>(sp)
+            : sp.GetRequiredService<OpenAiChatClient>());
+        services.AddSingleton(sp =>
+        {
+            // Cut cached answers with the tokenizer of whatever plays the LLM: the stand-in's own, else the SLM's.
+            var llm = sp.GetRequiredService<ILlmClient>();
+            return new TokenCutter(llm.IsStandIn ? sp.GetRequiredService<StandInSlmClient>().Client : sp.GetRequiredService<SlmService.SlmServiceClient>());
+        });
+        services.AddSingleton<LlmGateway>();
+    }
+
+    private static void AddStorage(IServiceCollection services)
+    {
+        services.AddSingleton<ILedger>(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
+                ? new SqliteLedger(storage.SqlitePath)
+                : new PostgresLedger(storage.PostgresConnectionString);
+        });
+        services.AddSingleton(sp =>
+        {
+            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
+            return storage.HintCacheEnabled
+                ? new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), sp.GetRequiredService<TimeProvider>())
+                : null!;
+        });
+    }
+}
+
+/// <summary>Says at start-up which LLM answers (a real endpoint or the stand-in) and where the ledger lives.</summary>
+internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, ILogger<StartupReport> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        if (llm.IsStandIn)
+        {
+            var address = string.IsNullOrWhiteSpace(llmOptions.Value.StandInAddress) ? orchestrator.Value.SlmAddress : llmOptions.Value.StandInAddress;
+            OrchestratorLog.UsingStandIn(logger, address);
+        }
+        else
+        {
+            OrchestratorLog.UsingLlm(logger, llm.Model, llmOptions.Value.BaseUrl, key.Source);
+        }
+
+        OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

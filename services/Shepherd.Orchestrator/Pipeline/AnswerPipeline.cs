@@ -1,0 +1,184 @@
+using System.Text.RegularExpressions;
+using Microsoft.Extensions.Options;
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Errors;
+using Shepherd.Core.Strategies;
+using Shepherd.Core.Tasks;
+using Shepherd.Orchestrator.Strategies;
+
+namespace Shepherd.Orchestrator.Pipeline;
+
+/// <summary>Validates an Answer request, runs its strategy and maps the outcome to the response.</summary>
+public sealed partial class AnswerPipeline(
+    IEnumerable<IAnswerStrategy> strategies,
+    TaskRegistry tasks,
+    LlmGateway llm,
+    IOptions<OrchestratorOptions> options,
+    ILogger<AnswerPipeline> logger)
+{
+    public const int MaxSamples = 16;
+    public const int MaxRequestIdLength = 128;
+
+    private readonly Dictionary<Strategy, IAnswerStrategy> _strategies = strategies.ToDictionary(s => s.Kind);
+
+    public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, CancellationToken cancellationToken)
+    {
+        var context = CreateContext(request, apiKeyId, textSink);
+        var outcome = await _strategies[context.Strategy].RunAsync(context, cancellationToken);
+        var extracted = context.Task.Extract(outcome.Text, context.Item);
+        OrchestratorLog.Answered(logger, context.RequestId, apiKeyId, context.StrategyName, string.Join('>', context.Path), context.Cost.TotalUsd, context.LlmStandIn, context.Degradations.Count > 0);
+        var response = new AnswerResponse
+        {
+            RequestId = context.RequestId,
+            Answer = outcome.Text,
+            FinalAnswer = extracted.Text ?? "",
+            Strategy = context.Strategy,
+            Hint = context.Hint,
+            Cost = new CostBreakdown
+            {
+                LlmInputUsd = context.Cost.LlmInputUsd,
+                LlmOutputUsd = context.Cost.LlmOutputUsd,
+                SlmUsd = context.Cost.SlmUsd,
+                TotalUsd = context.Cost.TotalUsd,
+            },
+            Trace = context.Trace,
+            LlmStandIn = context.LlmStandIn || llm.IsStandIn,
+            Degraded = context.Degradations.Count > 0,
+        };
+        response.Path.AddRange(context.Path);
+        response.Usage.AddRange(context.Usage);
+        response.Latencies.AddRange(context.Latencies);
+        response.Degradations.AddRange(context.Degradations);
+        return response;
+    }
+
+    private AnswerContext CreateContext(AnswerRequest request, string apiKeyId, Action<string>? textSink)
+    {
+        var o = options.Value;
+        if (string.IsNullOrWhiteSpace(request.Query))
+        {
+            throw new InvalidRequestException("query", "is empty");
+        }
+
+        if (request.Query.Length > o.MaxQueryChars)
+        {
+            throw new InvalidRequestException("query", $"is {request.Query.Length} characters; the limit is {o.MaxQueryChars} (Orchestrator:MaxQueryChars)");
+        }
+
+        if (request.Query.Contains('\uFFFD') || HasLoneSurrogate(request.Query))
+        {
+            throw new InvalidRequestException("query", "is not valid UTF-8");
+        }
+
+        var strategy = request.Strategy == Strategy.Unspecified ? Strategy.Reactive : request.Strategy;
+        if (!_strategies.ContainsKey(strategy))
+        {
+            throw new InvalidRequestException("strategy", $"unknown strategy {(int)request.Strategy}; use one of {string.Join(", ", _strategies.Keys.Select(StrategyNames.ToWire))}");
+        }
+
+        var kind = request.Task switch
+        {
+            TaskKind.Unspecified or TaskKind.Generic => "generic",
+            TaskKind.Gsm8K => "gsm8k",
+            TaskKind.Cnk12 => "cnk12",
+            TaskKind.Humaneval => "humaneval",
+            TaskKind.Mbpp => "mbpp",
+            _ => throw new InvalidRequestException("task", $"unknown task kind {(int)request.Task}"),
+        };
+
+        var preset = TaskPresets.For(kind);
+        if (request.HasAlpha && (!double.IsFinite(request.Alpha) || request.Alpha is < 0 or > 1))
+        {
+            throw new InvalidRequestException("alpha", $"must be in [0, 1]; got {request.Alpha}");
+        }
+
+        if (request.HasEtaHint && request.EtaHint < 0)
+        {
+            throw new InvalidRequestException("eta_hint", $"must be >= 0; got {request.EtaHint}");
+        }
+
+        var samples = request.HasSamples ? request.Samples : preset.Samples;
+        if (samples is < 1 or > MaxSamples)
+        {
+            throw new InvalidRequestException("samples", $"K must be between 1 and {MaxSamples}; got {samples}");
+        }
+
+        var agree = request.HasAgree ? request.Agree : Math.Min(preset.Agree, samples);
+        if (agree < 1 || agree > samples)
+        {
+            throw new InvalidRequestException("agree", $"k must be between 1 and K ({samples}); got {agree}");
+        }
+
+        if (request.HasMaxHintTokens && request.MaxHintTokens < 1)
+        {
+            throw new InvalidRequestException("max_hint_tokens", $"must be >= 1; got {request.MaxHintTokens}");
+        }
+
+        if (request.HasBudgetUsd && (!double.IsFinite(request.BudgetUsd) || request.BudgetUsd < 0))
+        {
+            throw new InvalidRequestException("budget_usd", $"must be a non-negative amount; got {request.BudgetUsd}");
+        }
+
+        if (request.RequestId.Length > MaxRequestIdLength)
+        {
+            throw new InvalidRequestException("request_id", $"at most {MaxRequestIdLength} characters");
+        }
+
+        var requestId = request.RequestId.Length > 0 ? request.RequestId : Guid.NewGuid().ToString("N");
+        var point = new OperatingPoint(request.HasAlpha ? request.Alpha : preset.Alpha, request.HasEtaHint ? request.EtaHint : preset.EtaHint, samples, agree);
+        var item = BuildItem(requestId, kind, request.Query, request.TaskContext);
+        return new AnswerContext(
+            requestId, apiKeyId, strategy, tasks.Get(kind), item, point,
+            Math.Min(request.HasMaxHintTokens ? request.MaxHintTokens : int.MaxValue, o.MaxHintTokens),
+            request.HasBudgetUsd ? request.BudgetUsd : null,
+            textSink)
+        {
+            AlphaOverride = request.HasAlpha ? request.Alpha : null,
+            EtaOverride = request.HasEtaHint ? request.EtaHint : null,
+        };
+    }
+
+    /// <summary>
+    /// A query as a task item. Code tasks take their entry point from the query (HumanEval: the last def) or from
+    /// task_context, whose lines are the given tests (MBPP: "assert f(...) == ...").
+    /// </summary>
+    private static TaskItem BuildItem(string requestId, string kind, string query, string taskContext)
+    {
+        var tests = taskContext.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var entryPoint = kind switch
+        {
+            "humaneval" => DefName().Matches(query).LastOrDefault()?.Groups[1].Value,
+            "mbpp" => tests.Select(t => AssertCall().Match(t)).FirstOrDefault(m => m.Success)?.Groups[1].Value,
+            _ => null,
+        };
+        return new TaskItem($"request/{requestId}", kind, query, Reference: "")
+        {
+            EntryPoint = entryPoint,
+            Tests = tests,
+        };
+    }
+
+    private static bool HasLoneSurrogate(string s)
+    {
+        for (var i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && (i + 1 >= s.Length || !char.IsLowSurrogate(s[++i])))
+            {
+                return true;
+            }
+
+            if (char.IsLowSurrogate(s[i]) && (i == 0 || !char.IsHighSurrogate(s[i - 1])))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    [GeneratedRegex(@"^\s*def\s+([A-Za-z_]\w*)\s*\(", RegexOptions.Multiline)]
+    private static partial Regex DefName();
+
+    [GeneratedRegex(@"^assert\s+(?:not\s+)?\(?\s*(?:set\()?([A-Za-z_]\w*)\s*\(")]
+    private static partial Regex AssertCall();
+}

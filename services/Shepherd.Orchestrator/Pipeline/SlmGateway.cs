@@ -1,0 +1,77 @@
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Cost;
+using Shepherd.Orchestrator.Storage;
+using CostBreakdown = Shepherd.Core.Cost.CostBreakdown;
+using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
+
+namespace Shepherd.Orchestrator.Pipeline;
+
+/// <summary>The slm-service is down, overloaded or timed out.</summary>
+public sealed class SlmUnavailableException(string reason, Exception? inner = null) : Exception(reason, inner);
+
+/// <summary>Calls the slm-service with a deadline and the caller's cancellation, and books usage, cost and ledger.</summary>
+public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledger, IOptions<OrchestratorOptions> options, TimeProvider time)
+{
+    private readonly OrchestratorOptions _options = options.Value;
+    private readonly ModelPrice _price = new(options.Value.SlmInputPerMillion, options.Value.SlmOutputPerMillion);
+
+    public SlmService.SlmServiceClient Client => client;
+
+    /// <summary>n samples of one prompt in one batched call (they share the prefill).</summary>
+    public async Task<GenerateResponse> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, string stage, bool final, CancellationToken cancellationToken)
+    {
+        var request = new GenerateRequest
+        {
+            MaxTokens = _options.SlmMaxTokens,
+            Temperature = (float)_options.SampleTemperature,
+            TopP = 0.95f,
+            N = n,
+        };
+        request.Messages.AddRange(messages.Select(m => new Contracts.V1.ChatMessage { Role = m.Role, Content = m.Content }));
+        var deadline = time.GetUtcNow().UtcDateTime.AddSeconds(_options.DownstreamTimeoutSeconds);
+        GenerateResponse response;
+        using (context.Stage(stage))
+        {
+            try
+            {
+                response = final && n == 1 && context.TextSink is { } sink
+                    ? await StreamAsync(request, sink, deadline, cancellationToken)
+                    : await client.GenerateAsync(request, deadline: deadline, cancellationToken: cancellationToken);
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown)
+            {
+                throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
+            }
+        }
+
+        var generated = response.Completions.Sum(c => (long)c.GeneratedTokens);
+        var cost = CostBreakdown.ForSlm(_price, response.PromptTokens, generated);
+        context.AddUsage(response.Model, "slm", response.PromptTokens, generated, billed: true, standIn: false);
+        context.AddCost(cost);
+        await ledger.RecordAsync(
+            new LedgerEntry(time.GetUtcNow(), context.RequestId, context.ApiKeyId, context.StrategyName, "slm", response.Model, response.PromptTokens, generated, cost.TotalUsd, Cached: false, StandIn: false),
+            CancellationToken.None);
+        return response;
+    }
+
+    private async Task<GenerateResponse> StreamAsync(GenerateRequest request, Action<string> sink, DateTime deadline, CancellationToken cancellationToken)
+    {
+        using var call = client.GenerateStream(new GenerateStreamRequest { Request = request }, deadline: deadline, cancellationToken: cancellationToken);
+        while (await call.ResponseStream.MoveNext(cancellationToken))
+        {
+            var message = call.ResponseStream.Current;
+            if (message.EventCase == GenerateStreamResponse.EventOneofCase.Delta)
+            {
+                sink(message.Delta.Text);
+            }
+            else if (message.EventCase == GenerateStreamResponse.EventOneofCase.Done)
+            {
+                return message.Done;
+            }
+        }
+
+        throw new SlmUnavailableException("slm-service stream ended without a result");
+    }
+}

@@ -1,0 +1,3 @@
+using Shepherd.Orchestrator;
+
+OrchestratorApp.Build(args).Run();
