@@ -1,5 +1,6 @@
 using Shepherd.Edge.Auth;
 using Shepherd.Edge.Proxy;
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Edge;
@@ -18,10 +19,14 @@ public static class EdgeApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
-        // Keys are checked before anything reads a request body (MapDefaultEndpoints adds a body-parsing
-        // middleware): an unauthenticated caller costs one header lookup.
         app.UseMiddleware<ApiKeyMiddleware>();
-        app.MapDefaultEndpoints();
+        // The edge's own health, local and open. Not MapDefaultEndpoints: its MalformedMessageMiddleware buffers
+        // and parses every Shepherd request body, which here would repeat the upstream's own check, copy each
+        // body, and leave YARP unable to lift the body size limit (a warning per call); its reflection service
+        // would be shadowed by the reflection routes that pass through to the orchestrator anyway.
+        app.MapGrpcHealthChecksService();
+        app.MapHealthChecks("/health");
+        app.MapHealthChecks("/alive", new HealthCheckOptions { Predicate = r => r.Tags.Contains("live") });
         app.MapReverseProxy(proxy =>
         {
             proxy.UseMiddleware<UpstreamFailureMiddleware>();

@@ -6,7 +6,9 @@ switch (which)
 {
     case "slm":
         return await SlmBench.RunAsync(rest, Console.Out);
+    case "edge":
+        return await EdgeBench.RunAsync(rest, Console.Out);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge");
         return 2;
 }
