@@ -61,4 +61,29 @@ public sealed class EncoderTests(PolicyFixture fixture)
         Assert.Equal(40, encoder.CountTokens(longText));
         Assert.Equal(40, encoder.Encode([longText]).TokenCounts[0]);
     }
+
+    [Fact]
+    public void DynamicInt8QuantizationKeepsEmbeddingsCloseToFloat()
+    {
+        using var quantized = OnnxTextEncoder.Create(EncoderSpec.Default with { Quantization = EncoderQuantization.DynamicInt8 });
+
+        var exact = fixture.Encoder.Encode(Texts);
+        var approximate = quantized.Encode(Texts);
+
+        for (var i = 0; i < Texts.Length; i++)
+        {
+            var cosine = exact.Row(i).ToArray().Zip(approximate.Row(i).ToArray()).Sum(p => (double)p.First * p.Second);
+            Assert.True(cosine > 0.98, $"text {i}: cosine {cosine}");
+        }
+    }
+
+    [Fact]
+    public void QuantizerRewritesEveryWeightMatMul()
+    {
+        var quantized = EncoderQuantizer.QuantizeDynamicInt8(PackagedMiniLm.ReadModel(), out var count);
+
+        // MiniLM-L6: Q, K, V, output, and two feed-forward matrices in each of 6 layers.
+        Assert.Equal(36, count);
+        Assert.True(quantized.Length < 70_000_000);
+    }
 }

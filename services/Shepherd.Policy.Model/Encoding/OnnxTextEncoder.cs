@@ -79,9 +79,23 @@ public sealed class OnnxTextEncoder : ITextEncoder
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = options.IntraOpThreads,
         };
-        var session = spec.IsPackagedModel
-            ? new InferenceSession(PackagedMiniLm.ReadModel(), sessionOptions)
-            : new InferenceSession(Resolve(spec.Model, baseDirectory), sessionOptions);
+        InferenceSession session;
+        if (spec.IsPackagedModel || spec.Quantization != EncoderQuantization.None)
+        {
+            var model = spec.IsPackagedModel ? PackagedMiniLm.ReadModel() : File.ReadAllBytes(Resolve(spec.Model, baseDirectory));
+            if (spec.Quantization == EncoderQuantization.DynamicInt8)
+            {
+                model = EncoderQuantizer.QuantizeDynamicInt8(model, out _);
+            }
+
+            session = new InferenceSession(model, sessionOptions);
+        }
+        else
+        {
+            // By path, so models with external data files (large DeBERTa exports) load too.
+            session = new InferenceSession(Resolve(spec.Model, baseDirectory), sessionOptions);
+        }
+
         try
         {
             return new OnnxTextEncoder(spec, session, tokenizer, options);
