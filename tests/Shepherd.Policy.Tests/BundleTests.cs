@@ -117,6 +117,21 @@ public sealed class BundleTests(PolicyFixture fixture)
     }
 
     [Fact]
+    public void CalibratedThresholdsAreWrittenBackWithoutTouchingTheHeads()
+    {
+        var directory = CopyBundle(fixture.ProactiveBundle);
+        var heads = File.ReadAllBytes(Path.Combine(directory, PolicyBundle.HeadsFileName));
+
+        PolicyBundle.WriteThresholds(directory, alpha: 0.228, etaHint: 58);
+        var loaded = PolicyBundle.Load(directory);
+
+        Assert.Equal((0.228, 58), (loaded.Manifest.Alpha, loaded.Manifest.EtaHint));
+        Assert.Equal(fixture.Proactive.Bundle.Manifest.BundleId, loaded.Manifest.BundleId);
+        Assert.Equal(heads, File.ReadAllBytes(Path.Combine(directory, PolicyBundle.HeadsFileName)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => PolicyBundle.WriteThresholds(directory, alpha: 1.2, etaHint: 58));
+    }
+
+    [Fact]
     public void MissingBundleDirectoryNamesThePath()
     {
         var path = Path.Combine(fixture.TempDirectory("missing"), "nope");

@@ -137,6 +137,21 @@ public sealed class PolicyBundle
     }
 
     /// <summary>
+    /// Rewrites α and η_hint in an existing bundle's policy.json (what calibration does, without retraining).
+    /// Returns the updated manifest.
+    /// </summary>
+    public static PolicyManifest WriteThresholds(string directory, double alpha, int etaHint)
+    {
+        Core.Policy.PolicyDecisionRule.ValidateThresholds(alpha, etaHint);
+        var manifest = ReadManifest(directory) with { Alpha = alpha, EtaHint = etaHint };
+        var path = Path.Combine(directory, ManifestFileName);
+        var temporary = path + ".tmp";
+        File.WriteAllText(temporary, JsonSerializer.Serialize(manifest, PolicyJson.Options) + "\n");
+        File.Move(temporary, path, overwrite: true);
+        return manifest;
+    }
+
+    /// <summary>
     /// Writes the bundle into <paramref name="directory"/> (created if needed) after checking that heads.onnx
     /// reproduces the C# forward pass on <paramref name="parity"/>; returns the max abs difference.
     /// A non-default encoder's files are copied into encoder/; its relative paths resolve against
