@@ -12,7 +12,7 @@ public sealed class OrchestratorOptions
     public string SlmAddress { get; set; } = "http://127.0.0.1:5101";
 
     /// <summary>The policy-service; empty means no policy (strategies that need it take their fallback).</summary>
-    public string PolicyAddress { get; set; } = "http://127.0.0.1:5102";
+    public string PolicyAddress { get; set; } = "http://127.0.0.1:5103";
 
     /// <summary>Deadline of each call to the SLM or the policy.</summary>
     [Range(1, 3600)]

@@ -4,6 +4,8 @@ using Shepherd.Cli.Commands;
 var root = new RootCommand("shepherd: pay for hints, not answers")
 {
     SlmCommand.Create(),
+    UpCommand.Create(),
+    AskCommand.Create(),
 };
 
 try
