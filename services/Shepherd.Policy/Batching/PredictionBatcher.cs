@@ -6,10 +6,11 @@ using Shepherd.Policy.Model.Prediction;
 namespace Shepherd.Policy.Batching;
 
 /// <summary>
-/// Folds concurrent single Predict calls into one encoder run. A reader loop takes the first waiting call,
-/// drains whatever else is queued, and, when the previous batch had company (concurrent traffic), waits at
-/// most MaxWaitMs for more before running the batch. A lone sequential caller therefore never waits.
-/// Calls are validated before they are queued, so a bad one cannot fail its neighbours.
+/// Folds concurrent single Predict calls into one encoder run. One run at a time holds the gate. A call that
+/// finds the service idle (gate free, queue empty) runs at once on its own thread: a lone caller pays no
+/// queue hop and no wait. Otherwise it is queued; a reader loop takes the gate, drains the queue and, when the
+/// previous batch had company (concurrent traffic), waits at most MaxWaitMs for more before running the
+/// batch. Calls are validated before they are queued, so a bad one cannot fail its neighbours.
 /// </summary>
 public sealed class PredictionBatcher : IAsyncDisposable
 {
@@ -19,7 +20,10 @@ public sealed class PredictionBatcher : IAsyncDisposable
     private readonly ILogger _logger;
     private readonly Channel<Pending> _queue;
     private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Task _loop;
+    private long _runs;
+    private long _calls;
 
     public PredictionBatcher(PolicyPredictor predictor, int maxBatchSize, TimeSpan maxWait, int capacity, ILogger logger)
     {
@@ -35,9 +39,30 @@ public sealed class PredictionBatcher : IAsyncDisposable
         _loop = Task.Run(RunAsync);
     }
 
+    /// <summary>Encoder runs so far (inline and batched).</summary>
+    public long Runs => Interlocked.Read(ref _runs);
+
+    /// <summary>Predict calls answered so far.</summary>
+    public long Calls => Interlocked.Read(ref _calls);
+
     public Task<PolicyPrediction> PredictAsync(PolicyQuery query, CancellationToken cancellationToken)
     {
         _predictor.Validate(query);
+        if (_queue.Reader.Count == 0 && _gate.Wait(0))
+        {
+            try
+            {
+                var prediction = _predictor.Predict([query], cancellationToken)[0];
+                Interlocked.Increment(ref _runs);
+                Interlocked.Increment(ref _calls);
+                return Task.FromResult(prediction);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
+
         var pending = new Pending(query, new TaskCompletionSource<PolicyPrediction>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
         if (!_queue.Writer.TryWrite(pending))
         {
@@ -60,6 +85,7 @@ public sealed class PredictionBatcher : IAsyncDisposable
         }
 
         _stopping.Dispose();
+        _gate.Dispose();
     }
 
     private async Task RunAsync()
@@ -69,18 +95,26 @@ public sealed class PredictionBatcher : IAsyncDisposable
         var hadCompany = false;
         while (await reader.WaitToReadAsync(_stopping.Token))
         {
-            batch.Clear();
-            Drain(reader, batch);
-            if (hadCompany && batch.Count < _maxBatchSize && _maxWait > TimeSpan.Zero)
+            await _gate.WaitAsync(_stopping.Token);
+            try
             {
-                await WaitForCompanyAsync(reader, batch);
-            }
+                batch.Clear();
+                Drain(reader, batch);
+                if (hadCompany && batch.Count < _maxBatchSize && _maxWait > TimeSpan.Zero)
+                {
+                    await WaitForCompanyAsync(reader, batch);
+                }
 
-            hadCompany = batch.Count > 1 || reader.Count > 0;
-            batch.RemoveAll(p => p.CancellationToken.IsCancellationRequested);
-            if (batch.Count > 0)
+                hadCompany = batch.Count > 1 || reader.Count > 0;
+                batch.RemoveAll(p => p.CancellationToken.IsCancellationRequested);
+                if (batch.Count > 0)
+                {
+                    Run(batch);
+                }
+            }
+            finally
             {
-                Run(batch);
+                _gate.Release();
             }
         }
     }
@@ -128,6 +162,8 @@ public sealed class PredictionBatcher : IAsyncDisposable
         try
         {
             var predictions = _predictor.Predict(batch.Select(p => p.Query).ToArray());
+            Interlocked.Increment(ref _runs);
+            Interlocked.Add(ref _calls, batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(predictions[i]);
