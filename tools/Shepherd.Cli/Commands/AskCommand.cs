@@ -168,7 +168,7 @@ public static class AskCommand
 
         AnsiConsole.Write(usage);
         var t = r.Trace;
-        AnsiConsole.MarkupLine($"[bold]trace[/]: votes [{Markup.Escape(string.Join(", ", t.Votes.Select(v => v.Length == 0 ? "∅" : v)))}], agreeing {t.Agreeing}/{t.Samples} (k = {t.Agree}), consensus {t.Consensus}"
+        AnsiConsole.MarkupLine($"[bold]trace[/]: votes [[{Markup.Escape(string.Join(", ", t.Votes.Select(v => v.Length == 0 ? "∅" : v)))}]], agreeing {t.Agreeing}/{t.Samples} (k = {t.Agree}), consensus {t.Consensus}"
             + (t.HasPHint ? $", P(hint) {t.PHint:F3} vs α {t.Alpha:F3}, r̂ {t.RawSize:F3}" : "")
             + (t.HasDecidedHintTokens ? $", n = {t.DecidedHintTokens} (η {t.EtaHint})" : "")
             + (t.HasRoutedToLlm ? $", routed to LLM {t.RoutedToLlm}" : "")

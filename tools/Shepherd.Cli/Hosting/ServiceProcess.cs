@@ -64,6 +64,9 @@ public sealed class ServiceProcess : IAsyncDisposable
             WorkingDirectory = ShepherdPaths.RepositoryRoot!,
         };
         psi.ArgumentList.Add(dll);
+        // The service's own appsettings.json sits beside its assembly; the working directory stays the repo root.
+        psi.ArgumentList.Add("--contentRoot");
+        psi.ArgumentList.Add(Path.GetDirectoryName(dll)!);
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add(address.ToString().TrimEnd('/'));
         psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
