@@ -6,6 +6,8 @@ var root = new RootCommand("shepherd: pay for hints, not answers")
     SlmCommand.Create(),
     UpCommand.Create(),
     AskCommand.Create(),
+    TrainCommand.Create(),
+    GradeCommand.Create(),
 };
 
 try
