@@ -5,9 +5,6 @@ internal static partial class OrchestratorLog
     [LoggerMessage(EventId = 3000, Level = LogLevel.Information, Message = "Answered {RequestId} for key {ApiKeyId} with {Strategy}: path {Path}, ${Usd}, LLM stand-in {StandIn}, degraded {Degraded}")]
     public static partial void Answered(ILogger logger, string requestId, string apiKeyId, string strategy, string path, double usd, bool standIn, bool degraded);
 
-    [LoggerMessage(EventId = 3001, Level = LogLevel.Warning, Message = "LLM {Model} attempt {Attempt} failed: {Reason}")]
-    public static partial void LlmAttemptFailed(ILogger logger, string model, int attempt, string reason);
-
     [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "No LLM key configured: using the local stand-in LLM at {Address}. Its answers, accuracy and cost mean nothing.")]
     public static partial void UsingStandIn(ILogger logger, string address);
 

@@ -2,9 +2,9 @@ using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
 using Shepherd.Core.Tasks;
-using Shepherd.Orchestrator.Llm;
+using Shepherd.Llm;
 using Shepherd.Orchestrator.Pipeline;
-using Shepherd.Orchestrator.Storage;
+using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Strategies;
 
 namespace Shepherd.Orchestrator;
@@ -79,6 +79,10 @@ public static class OrchestratorServiceCollectionExtensions
             var llm = sp.GetRequiredService<ILlmClient>();
             return new TokenCutter(llm.IsStandIn ? sp.GetRequiredService<StandInSlmClient>().Client : sp.GetRequiredService<SlmService.SlmServiceClient>());
         });
+        services.AddSingleton(sp => new PaidLlm(
+            sp.GetRequiredService<ILlmClient>(),
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value.HintCacheEnabled ? sp.GetRequiredService<HintCache>() : null, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<PriceTable>(),
+            sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<LlmGateway>();
     }
 
@@ -94,9 +98,7 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return storage.HintCacheEnabled
-                ? new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), sp.GetRequiredService<TimeProvider>())
-                : null!;
+            return new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), sp.GetRequiredService<TimeProvider>());
         });
     }
 }

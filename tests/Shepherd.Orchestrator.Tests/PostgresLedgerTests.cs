@@ -1,6 +1,6 @@
 using DotNet.Testcontainers.Builders;
 using Shepherd.Contracts.V1;
-using Shepherd.Orchestrator.Storage;
+using Shepherd.Llm.Storage;
 using Testcontainers.PostgreSql;
 
 namespace Shepherd.Orchestrator.Tests;

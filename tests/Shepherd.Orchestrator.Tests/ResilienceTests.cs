@@ -1,6 +1,6 @@
 using Grpc.Core;
 using Shepherd.Contracts.V1;
-using Shepherd.Orchestrator.Storage;
+using Shepherd.Llm.Storage;
 using Shepherd.TestSupport;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -92,7 +92,7 @@ public sealed class ResilienceTests(StackFixture stack)
 
         await client.AnswerAsync(Ask(Strategy.Llm));
 
-        var metrics = app.Services.GetRequiredService<Llm.LlmMetrics>();
+        var metrics = app.Services.GetRequiredService<Shepherd.Llm.LlmMetrics>();
         Assert.Equal(14400, metrics.Latest("llama-3.3-70b-versatile", "x-ratelimit-limit-requests"));
         Assert.Equal(179.56, metrics.Latest("llama-3.3-70b-versatile", "x-ratelimit-reset-requests")!.Value, 6);
         Assert.Equal(7.66, metrics.Latest("llama-3.3-70b-versatile", "x-ratelimit-reset-tokens")!.Value, 6);

@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Globalization;
 using System.Net.Http.Headers;
 
-namespace Shepherd.Orchestrator.Llm;
+namespace Shepherd.Llm;
 
 /// <summary>
 /// Groq's x-ratelimit-* headers as observable gauges (meter "Shepherd.Orchestrator.Llm"), so an operator sees how

@@ -1,4 +1,4 @@
-namespace Shepherd.Orchestrator.Llm;
+namespace Shepherd.Llm;
 
 public sealed record LlmMessage(string Role, string Content);
 

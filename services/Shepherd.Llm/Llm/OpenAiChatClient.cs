@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Headers;
@@ -5,7 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 
-namespace Shepherd.Orchestrator.Llm;
+namespace Shepherd.Llm;
 
 /// <summary>
 /// OpenAI-compatible chat completions (Groq by default). Temperature 0; the hint size goes in
@@ -61,7 +62,7 @@ public sealed class OpenAiChatClient : ILlmClient
             catch (Exception ex) when (!cancellationToken.IsCancellationRequested && ex is HttpRequestException or OperationCanceledException)
             {
                 var reason = ex is OperationCanceledException ? $"timed out after {_options.TimeoutSeconds}s" : "connection failed";
-                OrchestratorLog.LlmAttemptFailed(_logger, Model, attempt, reason);
+                LlmLog.LlmAttemptFailed(_logger, Model, attempt, reason);
                 if (attempt > _options.MaxRetries)
                 {
                     throw new LlmUnavailableException($"LLM {reason}; {attempt} attempts made", ex);
@@ -81,7 +82,7 @@ public sealed class OpenAiChatClient : ILlmClient
                 }
 
                 var error = await ReadErrorAsync(response, cancellationToken);
-                OrchestratorLog.LlmAttemptFailed(_logger, Model, attempt, $"HTTP {status}: {error}");
+                LlmLog.LlmAttemptFailed(_logger, Model, attempt, $"HTTP {status}: {error}");
                 switch (status)
                 {
                     case 429:

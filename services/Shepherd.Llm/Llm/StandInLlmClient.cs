@@ -2,14 +2,14 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 
-namespace Shepherd.Orchestrator.Llm;
+namespace Shepherd.Llm;
 
 /// <summary>
 /// The LLM when no key is configured: another llama.cpp model behind an slm-service, decoding greedily (temperature
 /// 0, as the paper asks of the LLM). It is priced as the configured LLM so the cost path runs end to end, and every
 /// answer says it came from a stand-in whose accuracy and cost mean nothing.
 /// </summary>
-public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOptions> options, IOptions<OrchestratorOptions> orchestrator) : ILlmClient
+public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOptions> options) : ILlmClient
 {
     public string Model => options.Value.Model;
 
@@ -23,7 +23,7 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
         {
             var response = await client.Client.GenerateAsync(
                 generate,
-                deadline: DateTime.UtcNow.AddSeconds(orchestrator.Value.DownstreamTimeoutSeconds),
+                deadline: DateTime.UtcNow.AddSeconds(options.Value.TimeoutSeconds),
                 cancellationToken: cancellationToken);
             var completion = response.Completions[0];
             return new LlmCompletion(

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Shepherd.Orchestrator.Storage;
+namespace Shepherd.Llm.Storage;
 
 /// <summary>A cached LLM answer: its text, how many tokens it holds, and whether the LLM ended it by itself.</summary>
 public sealed record CachedAnswer(string Text, long PromptTokens, long CompletionTokens, bool Complete);

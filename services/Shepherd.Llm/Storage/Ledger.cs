@@ -1,4 +1,4 @@
-namespace Shepherd.Orchestrator.Storage;
+namespace Shepherd.Llm.Storage;
 
 /// <summary>One billable call: an LLM completion (cached ones at $0, flagged) or an SLM generation.</summary>
 public sealed record LedgerEntry(

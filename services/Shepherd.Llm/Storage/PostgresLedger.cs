@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Npgsql;
 
-namespace Shepherd.Orchestrator.Storage;
+namespace Shepherd.Llm.Storage;
 
 /// <summary>The ledger in PostgreSQL, used when Storage:PostgresConnectionString is set.</summary>
 internal sealed class PostgresLedger : SqlLedger, IDisposable

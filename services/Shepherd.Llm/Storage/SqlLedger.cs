@@ -1,7 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 
-namespace Shepherd.Orchestrator.Storage;
+namespace Shepherd.Llm.Storage;
 
 /// <summary>
 /// The ledger's SQL, shared by SQLite and PostgreSQL: only the DDL's types and the connection differ, so the

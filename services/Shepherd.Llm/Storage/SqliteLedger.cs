@@ -2,7 +2,7 @@ using System.Data.Common;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
-namespace Shepherd.Orchestrator.Storage;
+namespace Shepherd.Llm.Storage;
 
 /// <summary>The ledger in a SQLite file: WAL journal, synchronous=FULL, so a committed call survives a crash.</summary>
 internal sealed class SqliteLedger : SqlLedger

@@ -3,7 +3,7 @@ using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
 using Shepherd.Contracts.V1;
 using Shepherd.Orchestrator.Pipeline;
-using Shepherd.Orchestrator.Storage;
+using Shepherd.Llm.Storage;
 
 namespace Shepherd.Orchestrator.Grpc;
 

@@ -2,7 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
-using Shepherd.Orchestrator.Storage;
+using Shepherd.Llm.Storage;
 using CostBreakdown = Shepherd.Core.Cost.CostBreakdown;
 using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
-using Shepherd.Orchestrator.Llm;
+using Shepherd.Llm;
 using Shepherd.Orchestrator.Pipeline;
 
 namespace Shepherd.Orchestrator.Strategies;

@@ -3,7 +3,7 @@ using Shepherd.Contracts.V1;
 using Shepherd.Core.Errors;
 using Shepherd.Core.Policy;
 using Shepherd.Core.Strategies;
-using Shepherd.Orchestrator.Llm;
+using Shepherd.Llm;
 using Shepherd.Orchestrator.Pipeline;
 
 namespace Shepherd.Orchestrator.Strategies;

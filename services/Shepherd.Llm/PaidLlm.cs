@@ -1,0 +1,130 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Cost;
+using Shepherd.Llm.Storage;
+using CostBreakdown = Shepherd.Core.Cost.CostBreakdown;
+using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
+
+namespace Shepherd.Llm;
+
+/// <summary>Who a paid call is booked to in the ledger.</summary>
+public sealed record LedgerTag(string RequestId, string ApiKeyId, string Strategy);
+
+/// <summary>
+/// Every LLM call, from an Answer or from labelling, goes through here: the hint cache first (a hit costs $0 and
+/// makes no call), then the client, then the cache, the ledger and the cost. A caller's remaining budget stops a
+/// call whose worst case would cross it, before anything is paid.
+/// </summary>
+public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, PriceTable prices, TokenCutter cutter, IOptions<StorageOptions> storage, TimeProvider time)
+{
+    public bool IsStandIn => llm.IsStandIn;
+
+    public string Model => llm.Model;
+
+    public ILedger Ledger => ledger;
+
+    public static string PromptHash(string model, IReadOnlyList<CoreChatMessage> messages)
+    {
+        var json = JsonSerializer.Serialize(messages.Select(m => new[] { m.Role, m.Content }));
+        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(model + "\n" + json)));
+    }
+
+    /// <summary>The most a call may cost: every prompt character a token (no tokenizer we price does better), and all n output tokens.</summary>
+    public double WorstCaseUsd(IReadOnlyList<CoreChatMessage> messages, int maxTokens)
+    {
+        var price = prices.For(llm.Model);
+        return price.Input(messages.Sum(m => (long)m.Content.Length)) + price.Output(maxTokens);
+    }
+
+    /// <param name="allowCut">Serve a shorter request by cutting a longer cached answer (Storage:CutWithSlmTokenizer applies too).</param>
+    public async Task<(LlmCompletion Completion, CostBreakdown Cost)> CompleteAsync(
+        IReadOnlyList<CoreChatMessage> messages, int maxTokens, LedgerTag tag, double? remainingBudgetUsd, bool allowCut, CancellationToken cancellationToken)
+    {
+        var hash = PromptHash(llm.Model, messages);
+        var completion = await FromCacheAsync(hash, maxTokens, allowCut && storage.Value.CutWithSlmTokenizer, cancellationToken);
+        if (completion is null)
+        {
+            if (remainingBudgetUsd is { } budget && WorstCaseUsd(messages, maxTokens) is var worst && worst > budget)
+            {
+                throw new LlmUnavailableException($"budget: this call could cost up to ${worst:F6}, over the remaining ${Math.Max(0, budget):F6}");
+            }
+
+            completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens), cancellationToken);
+            if (cache is not null)
+            {
+                await cache.StoreAsync(llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
+            }
+        }
+
+        var cost = completion.Cached ? CostBreakdown.Zero : CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens);
+        await ledger.RecordAsync(
+            new LedgerEntry(time.GetUtcNow(), tag.RequestId, tag.ApiKeyId, tag.Strategy, "llm", llm.Model,
+                completion.Cached ? 0 : completion.PromptTokens, completion.Cached ? 0 : completion.CompletionTokens, cost.TotalUsd, completion.Cached, llm.IsStandIn),
+            CancellationToken.None);
+        return (completion, cost);
+    }
+
+    private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, CancellationToken cancellationToken)
+    {
+        if (cache is null)
+        {
+            return null;
+        }
+
+        var hit = await cache.LookupAsync(llm.Model, hash, tokens, allowCut, cancellationToken);
+        if (hit is not { } found)
+        {
+            return null;
+        }
+
+        var (answer, how) = found;
+        if (how != HintCache.Match.NeedsCut)
+        {
+            return new LlmCompletion(answer.Text, llm.Model, answer.PromptTokens, answer.CompletionTokens, answer.Complete, llm.IsStandIn, Cached: true, Attempts: 0);
+        }
+
+        var text = await cutter.FirstTokensAsync(answer.Text, tokens, cancellationToken);
+        return new LlmCompletion(text, llm.Model, answer.PromptTokens, tokens, Complete: false, llm.IsStandIn, Cached: true, Attempts: 0);
+    }
+}
+
+/// <summary>
+/// Cuts text to its first n tokens with an slm-service tokenizer: the stand-in's own for the stand-in LLM, the
+/// SLM's for a real LLM that shares its tokenizer (Storage:CutWithSlmTokenizer).
+/// </summary>
+public sealed class TokenCutter(SlmService.SlmServiceClient tokenizer)
+{
+    public async Task<string> FirstTokensAsync(string text, int tokens, CancellationToken cancellationToken)
+    {
+        var ids = await TokenizeAsync(text, cancellationToken);
+        return await DetokenizeAsync(text, ids.Take(tokens), cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<int>> TokenizeAsync(string text, CancellationToken cancellationToken)
+    {
+        if (text.Length == 0)
+        {
+            return [];
+        }
+
+        var response = await tokenizer.TokenizeAsync(new TokenizeRequest { Text = text }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+        return response.TokenIds;
+    }
+
+    /// <summary>Token ids back to text; SentencePiece's word-boundary space is dropped when the original had none.</summary>
+    public async Task<string> DetokenizeAsync(string original, IEnumerable<int> ids, CancellationToken cancellationToken)
+    {
+        var request = new DetokenizeRequest();
+        request.TokenIds.AddRange(ids);
+        if (request.TokenIds.Count == 0)
+        {
+            return "";
+        }
+
+        var prefix = (await tokenizer.DetokenizeAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken)).Text;
+        return !original.StartsWith(' ') && prefix.StartsWith(' ') ? prefix[1..] : prefix;
+    }
+}
