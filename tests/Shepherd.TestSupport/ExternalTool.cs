@@ -20,7 +20,7 @@ public static class ExternalTool
         return null;
     }
 
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null)
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -32,6 +32,12 @@ public static class ExternalTool
         foreach (var arg in args)
         {
             psi.ArgumentList.Add(arg);
+        }
+
+        // Secrets (API keys) go through the environment, not argv, which any user can read in ps.
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
         }
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
