@@ -31,6 +31,10 @@ public sealed record LabelLevel
 
     /// <summary>Optional: the share of trials that passed, in [0, 1].</summary>
     public double? PassRate { get; init; }
+
+    /// <summary>Optional (replay): mean SLM answer length with this hint, in SLM tokens; else the record's <c>slm_answer_tokens</c>.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SlmAnswerTokens { get; init; }
 }
 
 /// <summary>
@@ -63,6 +67,41 @@ public sealed record LabelRecord
     public IReadOnlyDictionary<string, double> Features { get; init; } = new Dictionary<string, double>();
 
     public required LabelSplit Split { get; init; }
+
+    // Replay fields (docs/labels.md, "Replay"): optional, so older files still train; `shepherd eval --mode replay`
+    // and `shepherd calibrate` need them.
+
+    /// <summary>Optional (replay): whether the LLM's full answer (temperature 0) passed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? LlmPassed { get; init; }
+
+    /// <summary>Optional (replay): the LLM's billed prompt tokens for this query (|q| in the cost model).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? LlmPromptTokens { get; init; }
+
+    /// <summary>Optional (replay): the SLM's prompt tokens without a hint.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? SlmPromptTokens { get; init; }
+
+    /// <summary>Optional (replay): the mean SLM answer length without a hint, in SLM tokens.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public double? SlmAnswerTokens { get; init; }
+
+    /// <summary>Optional (replay): how many independent SLM trials each level's <c>passed</c> is the majority of.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Trials { get; init; }
+
+    /// <summary>Optional (replay): K, the SLM consensus samples drawn (temperature 0.3).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? Samples { get; init; }
+
+    /// <summary>Optional (replay): the largest number of the K samples sharing one extracted answer key (0 when none had an answer).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? AgreeMax { get; init; }
+
+    /// <summary>Optional (replay): whether that majority answer is correct.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public bool? ConsensusPassed { get; init; }
 
     /// <summary>y(q) = 1[n*(q) &gt; 0]; "no hint sufficed" counts as needing one (the full answer).</summary>
     [JsonIgnore]
@@ -110,11 +149,27 @@ public sealed record LabelRecord
             return "'split' must be train, validation or test";
         }
 
+        if (LlmPromptTokens < 0 || SlmPromptTokens < 0 || Trials < 1 || Samples < 1 || AgreeMax < 0
+            || SlmAnswerTokens is { } answerTokens && !(answerTokens >= 0 && double.IsFinite(answerTokens)))
+        {
+            return "replay fields: token counts must be >= 0, 'trials' and 'samples' >= 1";
+        }
+
+        if (AgreeMax > Samples)
+        {
+            return $"'agree_max' ({AgreeMax}) exceeds 'samples' ({Samples})";
+        }
+
         foreach (var level in Levels ?? [])
         {
             if (level.Percent is < 0 or > 100 || level.HintTokens < 0)
             {
                 return $"level {level.Percent}% / n_p {level.HintTokens} is out of range";
+            }
+
+            if (level.SlmAnswerTokens is { } levelTokens && !(levelTokens >= 0 && double.IsFinite(levelTokens)))
+            {
+                return $"level {level.Percent}%: 'slm_answer_tokens' must be >= 0";
             }
 
             if (level.PassRate is { } rate && !(rate >= 0 && rate <= 1))

@@ -1,0 +1,224 @@
+using Shepherd.Core.Policy;
+
+namespace Shepherd.Core.Evaluation;
+
+/// <summary>
+/// Recomputes every strategy's outcome and cost from label records, at zero cost (docs/labels.md, "Replay").
+/// Pure: the policy's scores come in as data. Per query and strategy:
+/// <list type="bullet">
+/// <item>slm: one SLM answer (the n_p = 0 level); llm: the LLM's full answer.</item>
+/// <item>route(α): the proactive P(hint) ≥ α buys the LLM's full answer, else the SLM answers.</item>
+/// <item>cascade-abc(k): K samples; agree_max ≥ k returns the majority answer, else the LLM's full answer too.</item>
+/// <item>cascade-scorer(θ): one SLM answer rated 1 − P(hint) by the reactive head (exp(−ē) without one);
+/// below θ the LLM's full answer too.</item>
+/// <item>proactive(α, η): <see cref="PolicyDecisionRule.Decide"/>: SLM alone, an n-token hint, or the LLM.</item>
+/// <item>reactive(α, η, k): K samples; consensus returns, else the reactive decision (after the samples).</item>
+/// <item>oracle: n*: SLM alone at n* = 0, a hint of n* when a level passed, else the LLM's full answer;
+/// oracle-route and oracle-cascade send exactly the queries the SLM fails to the LLM.</item>
+/// </list>
+/// </summary>
+public sealed class ReplayEvaluator
+{
+    private readonly ReplayQuery[] _queries;
+
+    public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null)
+    {
+        Options = options ?? new ReplayOptions();
+        if (records.Count == 0)
+        {
+            throw new ArgumentException("Replay needs at least one label record.", nameof(records));
+        }
+
+        _queries = records.Select(r => new ReplayQuery(r, Options)).ToArray();
+        Proactive = proactive;
+        Reactive = reactive;
+        if (proactive is not null)
+        {
+            Attach(proactive, PolicyMode.Proactive);
+        }
+
+        if (reactive is not null)
+        {
+            Attach(reactive, PolicyMode.Reactive);
+        }
+
+        Samples = _queries.All(q => q.HasConsensus) ? _queries.Max(q => q.Samples) : 0;
+    }
+
+    public ReplayOptions Options { get; }
+
+    public PolicyScores? Proactive { get; }
+
+    public PolicyScores? Reactive { get; }
+
+    public IReadOnlyList<ReplayQuery> Queries => _queries;
+
+    public int Count => _queries.Length;
+
+    /// <summary>K when every record carries consensus information, else 0 (no consensus strategy can run).</summary>
+    public int Samples { get; }
+
+    /// <summary>Whether this evaluator has what <paramref name="strategy"/> needs; else <paramref name="reason"/> says what is missing.</summary>
+    public bool CanRun(ReplayStrategy strategy, out string reason)
+    {
+        reason = strategy switch
+        {
+            ReplayStrategy.Route or ReplayStrategy.Proactive when Proactive is null => "no proactive policy scores",
+            ReplayStrategy.Reactive when Reactive is null => "no reactive policy scores",
+            ReplayStrategy.CascadeScorer when Reactive is null && _queries.Any(q => double.IsNaN(q.MeanEntropy)) =>
+                "no reactive policy scores and not every record has 'mean_entropy'",
+            ReplayStrategy.CascadeAbc or ReplayStrategy.Reactive when Samples == 0 => "not every record has 'samples', 'agree_max' and 'consensus_passed'",
+            _ => "",
+        };
+        return reason.Length == 0;
+    }
+
+    /// <summary>One operating point over every query.</summary>
+    public ReplayResult Evaluate(ReplayPoint point)
+    {
+        Require(point.Strategy);
+        double cost = 0, correct = 0;
+        int slm = 0, hinted = 0, llm = 0;
+        foreach (var q in _queries)
+        {
+            var outcome = Step(q, point);
+            cost += outcome.Cost;
+            correct += outcome.Correct;
+            switch (outcome.By)
+            {
+                case AnsweredBy.Slm:
+                    slm++;
+                    break;
+                case AnsweredBy.Hinted:
+                    hinted++;
+                    break;
+                default:
+                    llm++;
+                    break;
+            }
+        }
+
+        return new ReplayResult(point, _queries.Length, cost, correct, slm, hinted, llm);
+    }
+
+    /// <summary>Per-query cost and correctness of one operating point, in record order.</summary>
+    public IReadOnlyList<(string Id, double Cost, double Correct)> EvaluateQueries(ReplayPoint point)
+    {
+        Require(point.Strategy);
+        return _queries.Select(q => Step(q, point) is var o ? (q.Id, o.Cost, o.Correct) : default).ToArray();
+    }
+
+    /// <summary>Every point of a grid for one strategy (route: α; cascade-abc: k; cascade-scorer: θ; proactive: α × η; reactive: α × η × k).</summary>
+    public IReadOnlyList<ReplayResult> Sweep(ReplayStrategy strategy, ReplayGrid grid) =>
+        grid.Points(strategy, Samples).Select(Evaluate).ToArray();
+
+    private void Require(ReplayStrategy strategy)
+    {
+        if (!CanRun(strategy, out var reason))
+        {
+            throw new InvalidOperationException($"replay cannot run '{strategy.ToWire()}': {reason}.");
+        }
+    }
+
+    private enum AnsweredBy
+    {
+        Slm,
+        Hinted,
+        Llm,
+    }
+
+    private readonly record struct Outcome(double Cost, double Correct, AnsweredBy By);
+
+    private Outcome Step(ReplayQuery q, in ReplayPoint p)
+    {
+        switch (p.Strategy)
+        {
+            case ReplayStrategy.Slm:
+                return new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm);
+            case ReplayStrategy.Llm:
+                return new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
+            case ReplayStrategy.Route:
+                return q.ProactiveP >= p.Alpha ? new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm) : new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm);
+            case ReplayStrategy.CascadeAbc:
+                return q.AgreeMax >= p.Agree
+                    ? new(q.ConsensusCost, q.ConsensusCorrect, AnsweredBy.Slm)
+                    : new(q.ConsensusCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
+            case ReplayStrategy.CascadeScorer:
+                var confidence = double.IsNaN(q.ReactiveP) ? Math.Exp(-q.MeanEntropy / Options.EntropyScale) : 1 - q.ReactiveP;
+                return confidence >= p.Threshold
+                    ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm)
+                    : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
+            case ReplayStrategy.Proactive:
+                return Decide(q, q.ProactiveP, q.ProactiveHint, q.ProactiveShepherdCost, q.ProactiveShepherdCorrect, p, 0);
+            case ReplayStrategy.Reactive:
+                if (q.AgreeMax >= p.Agree)
+                {
+                    return new(q.ConsensusCost, q.ConsensusCorrect, AnsweredBy.Slm);
+                }
+
+                return Decide(q, q.ReactiveP, q.ReactiveHint, q.ReactiveShepherdCost, q.ReactiveShepherdCorrect, p, q.ConsensusCost);
+            case ReplayStrategy.Oracle:
+                return q.OracleHint switch
+                {
+                    0 => new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm),
+                    LabelRecord.NoHintSufficed => new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm),
+                    var n => new(q.ShepherdCost(n), q.HintedCorrect(n), AnsweredBy.Hinted),
+                };
+            case ReplayStrategy.OracleRoute:
+                return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
+            case ReplayStrategy.OracleCascade:
+                return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(p), p.Strategy, "Unknown strategy.");
+        }
+    }
+
+    /// <summary>
+    /// <see cref="PolicyDecisionRule.Decide"/> with n precomputed (n = round(clip(exp(r̂) − 1, 0, N_max)) does not
+    /// depend on α or η, so a grid only compares): P &lt; α → SLM alone; n &gt; η → the LLM's full answer (no SLM);
+    /// n = 0 → SLM alone; else a hint of n then the SLM.
+    /// </summary>
+    private static Outcome Decide(ReplayQuery q, double pHint, int n, double shepherdCost, double shepherdCorrect, in ReplayPoint p, double spent)
+    {
+        if (pHint < p.Alpha || n == 0)
+        {
+            return new(spent + q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm);
+        }
+
+        return n > p.EtaHint
+            ? new(spent + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm)
+            : new(spent + shepherdCost, shepherdCorrect, AnsweredBy.Hinted);
+    }
+
+    private void Attach(PolicyScores scores, PolicyMode mode)
+    {
+        if (scores.Mode != mode)
+        {
+            throw new ArgumentException($"The {mode.ToWire()} scores come from a {scores.Mode.ToWire()} bundle.", nameof(scores));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(scores.NMax);
+        foreach (var q in _queries)
+        {
+            if (!scores.ById.TryGetValue(q.Id, out var score))
+            {
+                throw new ReplayDataException(q.Id, $"no {mode.ToWire()} policy score");
+            }
+
+            if (!(score.PHint is >= 0 and <= 1) || double.IsNaN(score.RawSize))
+            {
+                throw new ReplayDataException(q.Id, $"the {mode.ToWire()} score is not a probability and a size");
+            }
+
+            var n = PolicyDecisionRule.HintTokens(score.RawSize, scores.NMax);
+            if (mode == PolicyMode.Proactive)
+            {
+                (q.ProactiveP, q.ProactiveHint, q.ProactiveShepherdCost, q.ProactiveShepherdCorrect) = (score.PHint, n, q.ShepherdCost(n), q.HintedCorrect(n));
+            }
+            else
+            {
+                (q.ReactiveP, q.ReactiveHint, q.ReactiveShepherdCost, q.ReactiveShepherdCorrect) = (score.PHint, n, q.ShepherdCost(n), q.HintedCorrect(n));
+            }
+        }
+    }
+}
