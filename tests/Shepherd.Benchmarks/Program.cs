@@ -8,7 +8,9 @@ switch (which)
         return await SlmBench.RunAsync(rest, Console.Out);
     case "edge":
         return await EdgeBench.RunAsync(rest, Console.Out);
+    case "answer":
+        return await AnswerBench.RunAsync(rest, Console.Out);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer");
         return 2;
 }
