@@ -56,12 +56,7 @@ public static class OrchestratorServiceCollectionExtensions
     {
         services.AddSingleton<LlmApiKey>();
         services.AddSingleton<LlmMetrics>();
-        services.AddSingleton(sp =>
-        {
-            var pricing = sp.GetRequiredService<IOptions<LlmOptions>>().Value.Pricing
-                .ToDictionary(kv => kv.Key, kv => new ModelPrice(kv.Value.InputPerMillion, kv.Value.OutputPerMillion));
-            return new PriceTable(pricing);
-        });
+        services.AddSingleton(sp => PaidLlmFactory.Prices(sp.GetRequiredService<IOptions<LlmOptions>>().Value));
         services.AddHttpClient<OpenAiChatClient>();
         services.AddSingleton(sp =>
         {
@@ -88,13 +83,7 @@ public static class OrchestratorServiceCollectionExtensions
 
     private static void AddStorage(IServiceCollection services)
     {
-        services.AddSingleton<ILedger>(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
-                ? new SqliteLedger(storage.SqlitePath)
-                : new PostgresLedger(storage.PostgresConnectionString);
-        });
+        services.AddSingleton(sp => PaidLlmFactory.Ledger(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
         services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;

@@ -8,6 +8,7 @@ var root = new RootCommand("shepherd: pay for hints, not answers")
     AskCommand.Create(),
     TrainCommand.Create(),
     GradeCommand.Create(),
+    LabelCommand.Create(),
 };
 
 try

@@ -1,0 +1,36 @@
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Labelling;
+using Shepherd.Llm;
+using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
+
+namespace Shepherd.Cli.Labelling;
+
+/// <summary>
+/// Labelling's models: the LLM through <see cref="PaidLlm"/> (hint cache + ledger, so a resumed run pays nothing
+/// twice) and the SLM through the slm-service. In <see cref="LadderMode.Calls"/> mode no cached answer is cut to a
+/// shorter one, so every level is a call of its own, as in the paper.
+/// </summary>
+public sealed class ServiceLabelModels(PaidLlm llm, TokenCutter llmTokenizer, SlmService.SlmServiceClient slm, LadderMode ladder, int slmMaxTokens) : ILabelModels
+{
+    private static readonly LedgerTag Tag = new("label", "label", "label");
+
+    public async Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
+    {
+        var tag = Tag with { RequestId = "label/" + PaidLlm.PromptHash(llm.Model, messages)[..16] + "/" + maxTokens };
+        var (completion, cost) = await llm.CompleteAsync(messages, maxTokens, tag, remainingBudgetUsd: null, allowCut: ladder == LadderMode.Prefix, cancellationToken);
+        return new LabelLlmAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Cached, cost.TotalUsd);
+    }
+
+    public double WorstCaseUsd(IReadOnlyList<CoreChatMessage> messages, int maxTokens) => llm.WorstCaseUsd(messages, maxTokens);
+
+    public Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken) =>
+        llmTokenizer.FirstTokensAsync(answer, tokens, cancellationToken);
+
+    public async Task<LabelSlmResult> SlmAsync(IReadOnlyList<CoreChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken)
+    {
+        var request = new GenerateRequest { N = n, Temperature = (float)temperature, TopP = 0.95f, Seed = seed, MaxTokens = slmMaxTokens };
+        request.Messages.AddRange(messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
+        var response = await slm.GenerateAsync(request, deadline: DateTime.UtcNow.AddMinutes(10), cancellationToken: cancellationToken);
+        return new LabelSlmResult(response.Completions.Select(c => new LabelSlmCompletion(c.Text, c.GeneratedTokens, c.MeanEntropy)).ToArray(), response.PromptTokens);
+    }
+}
