@@ -48,7 +48,7 @@ public static class ReportWriters
         md.Append("|---|---|---:|---:|---:|---:|---:|\n");
         foreach (var r in report.Rows)
         {
-            md.Append(Invariant, $"| {r.Strategy} | {Cell(r.Parameters)} | {r.CostUsd:F4} | {r.CostPer1kUsd:F4} | {r.AccuracyPercent:F1} | {Number(r.CostReductionPercent, "F1")} | {Number(r.Ace, "F2")} |\n");
+            md.Append(Invariant, $"| {r.Strategy} | {Cell(r.Parameters)} | {r.CostUsd:F6} | {r.CostPer1kUsd:F4} | {r.AccuracyPercent:F1} | {Number(r.CostReductionPercent, "F1")} | {Number(r.Ace, "F2")} |\n");
         }
 
         md.Append(Invariant, $"\n## Minimum cost at an accuracy floor of {report.FloorFraction:0.###} × LLM-only = {report.FloorAccuracyPercent:F1} %\n\n");
@@ -56,7 +56,7 @@ public static class ReportWriters
         md.Append("|---|---|---:|---:|---:|---:|---:|\n");
         foreach (var f in report.Floors)
         {
-            md.Append(Invariant, $"| {f.Strategy} | {(f.CostUsd is null ? "does not reach the floor" : Cell(f.Parameters ?? ""))} | {Number(f.CostUsd, "F4")} | {Number(f.CostPer1kUsd, "F4")} | {Number(f.AccuracyPercent, "F1")} | {Number(f.CostReductionPercent, "F1")} | {f.PointsSearched} |\n");
+            md.Append(Invariant, $"| {f.Strategy} | {(f.CostUsd is null ? "does not reach the floor" : Cell(f.Parameters ?? ""))} | {Number(f.CostUsd, "F6")} | {Number(f.CostPer1kUsd, "F4")} | {Number(f.AccuracyPercent, "F1")} | {Number(f.CostReductionPercent, "F1")} | {f.PointsSearched} |\n");
         }
 
         if (report.Notes.Count > 0)
