@@ -1,0 +1,152 @@
+using Shepherd.Core.Grading;
+using Shepherd.Core.Labelling;
+using Shepherd.Core.Policy;
+using Shepherd.Core.Sandbox;
+using Shepherd.Core.Tasks;
+
+namespace Shepherd.Core.Tests.Labelling;
+
+/// <summary>The ladder logic with scripted models: which n* comes out, what is paid, and the filters.</summary>
+public sealed class LabellerTests
+{
+    private static readonly TaskRegistry Tasks = new(new PythonSandbox());
+    private static readonly ITaskKind Gsm8k = Tasks.Get("gsm8k");
+
+    // A 20-word LLM answer ending in the right number; the scripted SLM passes once the hint has ≥ `needed` words.
+    private const string Answer = "Tom has 3 apples and buys 4 more so he has 3 + 4 = 7 apples and then doubles them to 14 #### 14";
+
+    private static TaskItem Item(string id = "gsm8k/test/1") => new(id, "gsm8k", "Tom has 3 apples, buys 4, doubles. How many?", "3+4=7, 7*2=14\n#### 14");
+
+    [Fact]
+    public async Task NStarIsTheSmallestPassingLevel()
+    {
+        var models = new ScriptedModels(neededHintWords: 6);
+
+        var outcome = await new Labeller(models, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        var record = outcome.Record!;
+        var words = Answer.Split(' ').Length;
+        Assert.Equal(words, record.LlmAnswerTokens);
+        Assert.Equal([0, 10, 20, 30, 40, 50, 60, 70, 80, 90], record.Levels.Select(l => l.Percent));
+        Assert.Equal(record.Levels.Select(l => l.Percent * words / 100), record.Levels.Select(l => l.HintTokens));
+        var expected = record.Levels.First(l => l.HintTokens >= 6).HintTokens;
+        Assert.Equal(expected, record.NStar);
+        Assert.All(record.Levels, l => Assert.Equal(l.HintTokens >= 6, l.Passed));
+        Assert.True(record.LlmPassed);
+        Assert.Equal(3, record.Samples);
+    }
+
+    [Fact]
+    public async Task PrefixLadderPaysOneCallWhileCallsLadderPaysOnePerLevel()
+    {
+        var prefix = new ScriptedModels(neededHintWords: 100);
+        var calls = new ScriptedModels(neededHintWords: 100);
+
+        var a = await new Labeller(prefix, new LabelOptions { OutlierThreshold = 0 }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+        var b = await new Labeller(calls, new LabelOptions { Ladder = LadderMode.Calls, OutlierThreshold = 0 }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal(1, a.LlmCallsPaid);
+        Assert.Equal(1, prefix.LlmCalls);
+        Assert.Equal(10, b.LlmCallsPaid);
+        Assert.Equal(10, calls.LlmCalls);
+        Assert.Equal(b.LlmPromptTokensPaid, a.CallsEquivalentPromptTokens);
+        Assert.Equal(b.LlmCompletionTokensPaid, a.CallsEquivalentCompletionTokens);
+        Assert.Equal(a.Record!.Levels.Select(l => l.Passed), b.Record!.Levels.Select(l => l.Passed));
+    }
+
+    [Fact]
+    public async Task NoPassingLevelMeansNoHintSufficed()
+    {
+        var outcome = await new Labeller(new ScriptedModels(neededHintWords: 1000), new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Validation, CancellationToken.None);
+
+        Assert.Equal(LabelRecord.NoHintSufficed, outcome.Record!.NStar);
+        Assert.Equal(outcome.Record.LlmAnswerTokens, outcome.Record.EffectiveNStar);
+        Assert.Equal(LabelSplit.Validation, outcome.Record.Split);
+    }
+
+    [Fact]
+    public async Task UnhelpableQueriesWithAWrongLlmAreDropped()
+    {
+        var models = new ScriptedModels(neededHintWords: 1000) { LlmAnswer = "I think it is 12 #### 12" };
+
+        var outcome = await new Labeller(models, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Null(outcome.Record);
+        Assert.Contains("LLM is wrong", outcome.DroppedBecause);
+    }
+
+    [Fact]
+    public void TheOutlierFilterCountsMinorityLevelsForMathTasksOnly()
+    {
+        var flipping = Enumerable.Range(0, 10).Select(i => new LabelLevel { Percent = i * 10, HintTokens = i, Passed = i % 2 == 0 }).ToArray();
+        var record = new LabelRecord { Id = "x", Query = "q", Task = "gsm8k", NStar = 0, LlmAnswerTokens = 10, Levels = flipping, Split = LabelSplit.Train };
+        var labeller = new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 4 });
+
+        Assert.Equal(5, Labeller.MinorityCount(flipping));
+        Assert.NotNull(labeller.DropReason("gsm8k", record, llmPassed: true));
+        Assert.Null(labeller.DropReason("mbpp", record with { Task = "mbpp" }, llmPassed: true));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 6 }).DropReason("gsm8k", record, llmPassed: true));
+    }
+
+    [Fact]
+    public async Task TheBudgetStopsBeforeAPaidCallWouldCrossIt()
+    {
+        var models = new ScriptedModels(neededHintWords: 3);
+        var labeller = new Labeller(models, new LabelOptions()) { MaxUsd = models.WorstCaseUsd([], 512) * 1.2 };
+
+        await labeller.LabelAsync(Gsm8k, Item("a"), LabelSplit.Train, CancellationToken.None);
+        await Assert.ThrowsAsync<BudgetExceededException>(() => labeller.LabelAsync(Gsm8k, Item("b"), LabelSplit.Train, CancellationToken.None));
+
+        Assert.Equal(1, models.LlmCalls);
+        Assert.True(labeller.SpentUsd <= labeller.MaxUsd);
+    }
+
+    [Fact]
+    public async Task SeedsComeFromTheQueryIdSoReRunsLabelAlike()
+    {
+        var first = new ScriptedModels(neededHintWords: 6);
+        var second = new ScriptedModels(neededHintWords: 6);
+
+        await new Labeller(first, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+        await new Labeller(second, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal(first.Seeds, second.Seeds);
+        Assert.Equal(first.Seeds.Count, first.Seeds.Distinct().Count());
+    }
+
+    /// <summary>
+    /// Words are tokens. The LLM always answers <see cref="Answer"/>; the SLM answers "#### 14" when its hint has at
+    /// least the needed number of words, else "#### 0".
+    /// </summary>
+    private sealed class ScriptedModels(int neededHintWords) : ILabelModels
+    {
+        public string LlmAnswer { get; init; } = Answer;
+
+        public int LlmCalls { get; private set; }
+
+        public List<ulong> Seeds { get; } = [];
+
+        public Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<ChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
+        {
+            LlmCalls++;
+            var words = LlmAnswer.Split(' ').Take(maxTokens).ToArray();
+            var prompt = messages.Sum(m => m.Content.Split(' ').Length);
+            return Task.FromResult(new LabelLlmAnswer(string.Join(' ', words), prompt, words.Length, Cached: false, Usd: (prompt * 0.59e-6) + (words.Length * 0.79e-6)));
+        }
+
+        public double WorstCaseUsd(IReadOnlyList<ChatMessage> messages, int maxTokens) => 0.001;
+
+        public Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken) =>
+            Task.FromResult(string.Join(' ', answer.Split(' ').Take(tokens)));
+
+        public Task<LabelSlmResult> SlmAsync(IReadOnlyList<ChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken)
+        {
+            Seeds.Add(seed);
+            var last = messages[^1].Content;
+            var hintAt = last.IndexOf("\nHint: ", StringComparison.Ordinal);
+            var hintWords = hintAt < 0 ? 0 : last[(hintAt + 7)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;
+            var text = hintWords >= neededHintWords ? "So #### 14" : "So #### 0";
+            return Task.FromResult(new LabelSlmResult(Enumerable.Range(0, n).Select(i => new LabelSlmCompletion(text, 3, 0.5 + i)).ToArray(), 100));
+        }
+    }
+}
