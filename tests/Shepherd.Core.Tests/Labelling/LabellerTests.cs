@@ -92,7 +92,7 @@ public sealed class LabellerTests
     public async Task TheBudgetStopsBeforeAPaidCallWouldCrossIt()
     {
         var models = new ScriptedModels(neededHintWords: 3);
-        var labeller = new Labeller(models, new LabelOptions()) { MaxUsd = models.WorstCaseUsd([], 512) * 1.2 };
+        var labeller = new Labeller(models, new LabelOptions()) { MaxUsd = 0.0015 };
 
         await labeller.LabelAsync(Gsm8k, Item("a"), LabelSplit.Train, CancellationToken.None);
         await Assert.ThrowsAsync<BudgetExceededException>(() => labeller.LabelAsync(Gsm8k, Item("b"), LabelSplit.Train, CancellationToken.None));
@@ -131,10 +131,13 @@ public sealed class LabellerTests
             LlmCalls++;
             var words = LlmAnswer.Split(' ').Take(maxTokens).ToArray();
             var prompt = messages.Sum(m => m.Content.Split(' ').Length);
-            return Task.FromResult(new LabelLlmAnswer(string.Join(' ', words), prompt, words.Length, Cached: false, Usd: (prompt * 0.59e-6) + (words.Length * 0.79e-6)));
+            return Task.FromResult(new LabelLlmAnswer(string.Join(' ', words), prompt, words.Length, Cached: false, Usd: CallUsd));
         }
 
+        /// <summary>Each call costs $0.0006 and may cost up to $0.001: with a $0.0015 budget the second call must not start.</summary>
         public double WorstCaseUsd(IReadOnlyList<ChatMessage> messages, int maxTokens) => 0.001;
+
+        private const double CallUsd = 0.0006;
 
         public Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken) =>
             Task.FromResult(string.Join(' ', answer.Split(' ').Take(tokens)));
