@@ -9,6 +9,7 @@ var root = new RootCommand("shepherd: pay for hints, not answers")
     TrainCommand.Create(),
     GradeCommand.Create(),
     LabelCommand.Create(),
+    CalibrateCommand.Create(), EvalCommand.Create(),
 };
 
 try
