@@ -8,6 +8,7 @@ switch (which)
         return await SlmBench.RunAsync(rest, Console.Out);
     case "edge":
         return await EdgeBench.RunAsync(rest, Console.Out);
+    case "replay": return await ReplayBench.RunAsync(rest, Console.Out);
     case "answer":
         return await AnswerBench.RunAsync(rest, Console.Out);
     default:
