@@ -25,12 +25,12 @@ public static class CalibrateCommand
         var agree = new Option<int?>("--agree") { Description = "k agreeing samples for a reactive bundle (default: the task's preset)" };
         var etas = new Option<int>("--etas") { Description = "η_hint grid size over [0, N_max]", DefaultValueFactory = _ => 20 };
         var dryRun = new Option<bool>("--dry-run") { Description = "Print the frontier and the choice without writing the bundle" };
-        var prices = new PriceOptions();
+        var replay = new ReplayCliOptions();
         var command = new Command("calibrate", "Choose α and η_hint on validation labels by replay and write them into the bundle")
         {
             bundle, labels, split, target, floor, costPer1k, agree, etas, dryRun,
         };
-        prices.AddTo(command);
+        replay.AddTo(command);
         command.SetAction((parse, ct) => ReplayRunner.Guard(() =>
         {
             CalibrationTarget goal = parse.GetValue(target) == "cost"
@@ -39,7 +39,7 @@ public static class CalibrateCommand
             var records = ReplayRunner.ReadLabels(parse.GetRequiredValue(labels).FullName, parse.GetValue(split)!);
             var directory = parse.GetRequiredValue(bundle).FullName;
             var write = !parse.GetValue(dryRun);
-            var result = ReplayRunner.Calibrate(directory, records, goal, prices.Read(parse), parse.GetValue(agree), parse.GetValue(etas), write, ct);
+            var result = ReplayRunner.Calibrate(directory, records, goal, replay.Read(parse), parse.GetValue(agree), parse.GetValue(etas), write, ct);
             ReportConsole.Write(result);
             if (result.Chosen is null)
             {

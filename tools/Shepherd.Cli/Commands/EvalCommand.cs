@@ -26,13 +26,12 @@ public static class EvalCommand
         var agree = new Option<int?>("--agree") { Description = "k agreeing samples for cascade-abc and reactive (default: the task's preset)" };
         var scorer = new Option<double>("--scorer-threshold") { Description = "cascade-scorer's θ for the table (Orchestrator:ScorerThreshold)", DefaultValueFactory = _ => 0.5 };
         var title = new Option<string?>("--title") { Description = "Report title" };
-        var trials = new Option<int?>("--trials") { Description = "Trials per query the labels must hold (the paper: majority of 7); 1 scores single trials by pass_rate" };
-        var prices = new PriceOptions();
+        var replay = new ReplayCliOptions();
         var command = new Command("eval", "Evaluate every strategy: the paper's table, floor costs, frontier plot")
         {
-            mode, labels, split, bundle, reactiveBundle, output, floor, agree, scorer, title, trials,
+            mode, labels, split, bundle, reactiveBundle, output, floor, agree, scorer, title,
         };
-        prices.AddTo(command);
+        replay.AddTo(command);
         command.SetAction((parse, ct) => ReplayRunner.Guard(() =>
         {
             if (parse.GetValue(mode) == "live")
@@ -48,7 +47,7 @@ public static class EvalCommand
                 FloorFraction = parse.GetValue(floor),
                 ScorerThreshold = parse.GetValue(scorer),
             };
-            var options = prices.Read(parse) with { Trials = parse.GetValue(trials) };
+            var options = replay.Read(parse);
             var report = ReplayRunner.Evaluate(records, parse.GetRequiredValue(bundle).FullName, parse.GetValue(reactiveBundle)?.FullName, options, settings, parse.GetValue(agree), ct);
             ReportConsole.Write(report);
             var paths = ReportWriters.WriteAll(report, parse.GetRequiredValue(output).FullName);

@@ -20,16 +20,17 @@ public static class ReplayRunner
     /// <summary>Queries per predictor call: one encoder run per batch.</summary>
     private const int PredictBatch = 64;
 
-    /// <summary>Runs a command body; bad labels or bundles become one-line errors (Program prints InvalidOperationException).</summary>
+    /// <summary>Runs a command body; bad input (labels, bundles, arguments) prints one line and exits 1, no stack trace.</summary>
     public static Task<int> Guard(Func<int> body)
     {
         try
         {
             return Task.FromResult(body());
         }
-        catch (Exception ex) when (ex is ReplayDataException or LabelFormatException or PolicyBundleException or Core.Errors.InvalidRequestException)
+        catch (Exception ex) when (ex is ReplayDataException or LabelFormatException or PolicyBundleException or Core.Errors.InvalidRequestException or InvalidOperationException or IOException)
         {
-            throw new InvalidOperationException(ex.Message, ex);
+            Console.Error.WriteLine($"shepherd: {ex.Message}");
+            return Task.FromResult(1);
         }
     }
 
