@@ -105,7 +105,14 @@ public sealed class ReplayEvaluator
     public IReadOnlyList<(string Id, double Cost, double Correct)> EvaluateQueries(ReplayPoint point)
     {
         Require(point.Strategy);
-        return _queries.Select(q => Step(q, point) is var o ? (q.Id, o.Cost, o.Correct) : default).ToArray();
+        var results = new (string Id, double Cost, double Correct)[_queries.Length];
+        for (var i = 0; i < _queries.Length; i++)
+        {
+            var outcome = Step(_queries[i], point);
+            results[i] = (_queries[i].Id, outcome.Cost, outcome.Correct);
+        }
+
+        return results;
     }
 
     /// <summary>Every point of a grid for one strategy (route: α; cascade-abc: k; cascade-scorer: θ; proactive: α × η; reactive: α × η × k).</summary>
