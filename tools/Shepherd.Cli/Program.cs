@@ -9,14 +9,18 @@ var root = new RootCommand("shepherd: pay for hints, not answers")
     TrainCommand.Create(),
     GradeCommand.Create(),
     LabelCommand.Create(),
-    CalibrateCommand.Create(), EvalCommand.Create(),
+    ReproduceCommand.Create(),
+    CalibrateCommand.Create(),
+    EvalCommand.Create(),
 };
 
 try
 {
-    return await root.Parse(args).InvokeAsync();
+    // Expected failures print one line (below); System.CommandLine's handler would print a stack trace.
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Grpc.Core.RpcException)
+catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Grpc.Core.RpcException or ArgumentException
+                               or IOException or Shepherd.Core.Datasets.DatasetFormatException or KeyNotFoundException)
 {
     Console.Error.WriteLine($"shepherd: {ex.Message}");
     return 1;

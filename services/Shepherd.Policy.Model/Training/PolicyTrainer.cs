@@ -98,7 +98,7 @@ public static class PolicyTrainer
             throw new ArgumentException("Training needs labelled examples in both the train and the validation part.");
         }
 
-        if (!train.Any(l => l.NeedsHint) || train.All(l => l.NeedsHint))
+        if (!options.AllowSingleClass && (!train.Any(l => l.NeedsHint) || train.All(l => l.NeedsHint)))
         {
             throw new ArgumentException("The train split needs examples of both classes (hint needed and not needed).");
         }

@@ -46,6 +46,12 @@ public sealed record PolicyTrainingOptions
 
     public int MaxEpochs { get; init; } = 100;
 
+    /// <summary>
+    /// Train even when every train label has the same class. The hint head then learns a constant and its AUC is
+    /// undefined; only `shepherd reproduce` on stand-in models, whose labels are all "no hint sufficed", asks for it.
+    /// </summary>
+    public bool AllowSingleClass { get; init; }
+
     /// <summary>Early stopping: epochs without a lower validation loss (EMA weights) before stopping.</summary>
     public int Patience { get; init; } = 10;
 

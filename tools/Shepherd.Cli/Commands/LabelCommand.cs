@@ -24,7 +24,7 @@ public static class LabelCommand
     public sealed record Settings(
         string Dataset, string Split, int? Limit, string Output, LadderMode Ladder, int Trials, int Samples, int Concurrency,
         double? MaxUsd, int OutlierThreshold, int MaxAnswerTokens, int SlmMaxTokens, string Database,
-        string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model);
+        string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model, bool DropUnhelpable = true);
 
     public static Command Create()
     {
@@ -70,7 +70,7 @@ public static class LabelCommand
     }
 
     /// <summary>Labels as configured; returns null when the budget stopped the run (what was done is kept).</summary>
-    public static async Task<LabelRunStats?> RunAsync(Settings s, bool interactive, CancellationToken ct)
+    public static async Task<LabelRunStats?> RunAsync(Settings s, bool interactive, CancellationToken ct, Func<LabelRunStats, bool>? stopAfter = null)
     {
         var items = DatasetCatalog.Load(s.Dataset, s.Split, ShepherdPaths.DataDirectory);
         if (s.Limit is { } n)
@@ -118,7 +118,7 @@ public static class LabelCommand
             var task = TaskRegistry.Shared.Get(s.Dataset);
             var labeller = new Labeller(
                 new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, s.Ladder, s.SlmMaxTokens),
-                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, MaxAnswerTokens = s.MaxAnswerTokens })
+                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
             {
                 MaxUsd = s.MaxUsd,
             };
@@ -144,7 +144,14 @@ public static class LabelCommand
                 }
                 else
                 {
-                    stats = await run.RunAsync(items, split, s.Output, null, ct);
+                    using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    stats = await run.RunAsync(items, split, s.Output, (st, _) =>
+                    {
+                        if (stopAfter?.Invoke(st) == true)
+                        {
+                            stop.Cancel();
+                        }
+                    }, stop.Token);
                 }
             }
             catch (BudgetExceededException ex)
