@@ -73,6 +73,9 @@ public static class FrontierPlot
         plot.XLabel("cost ($ per 1,000 queries)");
         plot.YLabel("accuracy (%)");
         plot.ShowLegend(Alignment.LowerRight);
+        // Accuracy is a percentage: a fixed 0–100 axis keeps plots of different runs comparable.
+        plot.Axes.AutoScale();
+        plot.Axes.SetLimitsY(-2, 102);
         return plot;
     }
 }
