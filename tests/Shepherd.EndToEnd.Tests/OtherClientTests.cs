@@ -32,7 +32,7 @@ public sealed class OtherClientTests(EndToEndStack stack)
             [Path.Combine(NodeClientDirectory, "answer.mjs"), stack.EdgeAddress.ToString(), query, "llm", "gsm8k"],
             ToolTimeout,
             Root,
-            new Dictionary<string, string> { ["SHEPHERD_API_KEY"] = Team.Secret });
+            new Dictionary<string, string?> { ["SHEPHERD_API_KEY"] = Team.Secret });
 
         Assert.True(exitCode == 0, $"node exited {exitCode}: {stderr}");
         using var json = JsonDocument.Parse(stdout);
@@ -68,7 +68,7 @@ public sealed class OtherClientTests(EndToEndStack stack)
             [Path.Combine(NodeClientDirectory, "answer.mjs"), stack.EdgeAddress.ToString(), "What is 6 * 7?"],
             ToolTimeout,
             Root,
-            new Dictionary<string, string> { ["SHEPHERD_API_KEY"] = "shk_not_a_key" });
+            new Dictionary<string, string?> { ["SHEPHERD_API_KEY"] = "shk_not_a_key" });
 
         Assert.Equal(1, exitCode);
         using var json = JsonDocument.Parse(stderr.Trim());

@@ -20,7 +20,7 @@ public static class ExternalTool
         return null;
     }
 
-    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string>? environment = null)
+    public static async Task<(int ExitCode, string StdOut, string StdErr)> RunAsync(string file, IEnumerable<string> args, TimeSpan timeout, string? workingDirectory = null, IReadOnlyDictionary<string, string?>? environment = null)
     {
         var psi = new ProcessStartInfo(file)
         {
@@ -34,10 +34,18 @@ public static class ExternalTool
             psi.ArgumentList.Add(arg);
         }
 
-        // Secrets (API keys) go through the environment, not argv, which any user can read in ps.
-        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        // Secrets (API keys) go through the environment, not argv, which any user can read in ps. A null value
+        // removes the variable from the child's environment.
+        foreach (var (key, value) in environment ?? new Dictionary<string, string?>())
         {
-            psi.Environment[key] = value;
+            if (value is null)
+            {
+                psi.Environment.Remove(key);
+            }
+            else
+            {
+                psi.Environment[key] = value;
+            }
         }
 
         using var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
