@@ -40,7 +40,8 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
     }
 
     /// <param name="allowCut">Serve a shorter request by cutting a longer cached answer (Storage:CutWithSlmTokenizer applies too).</param>
-    public async Task<(LlmCompletion Completion, CostBreakdown Cost)> CompleteAsync(
+    /// <returns>The completion, what it cost (zero when cached) and its list price (what it would have cost uncached).</returns>
+    public async Task<(LlmCompletion Completion, CostBreakdown Cost, double ListUsd)> CompleteAsync(
         IReadOnlyList<CoreChatMessage> messages, int maxTokens, LedgerTag tag, double? remainingBudgetUsd, bool allowCut, CancellationToken cancellationToken)
     {
         var hash = PromptHash(llm.Model, messages);
@@ -59,12 +60,13 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
             }
         }
 
-        var cost = completion.Cached ? CostBreakdown.Zero : CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens);
+        var list = CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens);
+        var cost = completion.Cached ? CostBreakdown.Zero : list;
         await ledger.RecordAsync(
             new LedgerEntry(time.GetUtcNow(), tag.RequestId, tag.ApiKeyId, tag.Strategy, "llm", llm.Model,
                 completion.Cached ? 0 : completion.PromptTokens, completion.Cached ? 0 : completion.CompletionTokens, cost.TotalUsd, completion.Cached, llm.IsStandIn),
             CancellationToken.None);
-        return (completion, cost);
+        return (completion, cost, list.TotalUsd);
     }
 
     private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, CancellationToken cancellationToken)

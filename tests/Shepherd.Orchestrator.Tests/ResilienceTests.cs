@@ -42,6 +42,7 @@ public sealed class ResilienceTests(StackFixture stack)
         Assert.True(second.Hint.Cached);
         Assert.Equal(first.Hint.Text, second.Hint.Text);
         Assert.Equal(0, second.Cost.TotalUsd);
+        Assert.Equal(first.Cost.TotalUsd, second.Cost.CacheSavingsUsd, 12);
         Assert.Equal(calls, stack.Groq.RequestCount);
         Assert.Equal(0, second.Usage.Single(u => u.Role == "llm").Calls);
     }

@@ -66,6 +66,9 @@ public sealed class AnswerContext(
 
     public bool LlmStandIn { get; set; }
 
+    /// <summary>The list price of the LLM calls the hint cache served.</summary>
+    public double CacheSavingsUsd { get; set; }
+
     public IEnumerable<ModelUsage> Usage => _usage.Values;
 
     /// <summary>The query's messages for either model, with the paper's Hint line when a hint is given.</summary>

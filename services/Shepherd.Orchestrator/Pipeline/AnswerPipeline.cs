@@ -40,6 +40,7 @@ public sealed partial class AnswerPipeline(
                 LlmOutputUsd = context.Cost.LlmOutputUsd,
                 SlmUsd = context.Cost.SlmUsd,
                 TotalUsd = context.Cost.TotalUsd,
+                CacheSavingsUsd = context.CacheSavingsUsd,
             },
             Trace = context.Trace,
             LlmStandIn = context.LlmStandIn || llm.IsStandIn,

@@ -24,14 +24,20 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
         context.LlmStandIn |= llm.IsStandIn;
         LlmCompletion completion;
         Core.Cost.CostBreakdown cost;
+        double list;
         using (context.Stage(stage))
         {
             var remaining = context.BudgetUsd is { } budget ? budget - context.Cost.TotalUsd : (double?)null;
-            (completion, cost) = await llm.CompleteAsync(
+            (completion, cost, list) = await llm.CompleteAsync(
                 messages, tokens, new LedgerTag(context.RequestId, context.ApiKeyId, context.StrategyName), remaining, allowCut: true, cancellationToken);
         }
 
         context.AddCost(cost);
+        if (completion.Cached)
+        {
+            context.CacheSavingsUsd += list;
+        }
+
         context.AddUsage(llm.Model, "llm", completion.Cached ? 0 : completion.PromptTokens, completion.Cached ? 0 : completion.CompletionTokens, billed: !completion.Cached, standIn: llm.IsStandIn);
         return completion;
     }

@@ -14,6 +14,9 @@ internal sealed class ReplayCliOptions
     private readonly Option<double> _llmOut = new("--llm-output-price") { Description = "LLM $ per 1M output tokens", DefaultValueFactory = _ => 0.79 };
     private readonly Option<double> _slmIn = new("--slm-input-price") { Description = "SLM $ per 1M input tokens (0: local)", DefaultValueFactory = _ => 0 };
     private readonly Option<double> _slmOut = new("--slm-output-price") { Description = "SLM $ per 1M output tokens (0: local)", DefaultValueFactory = _ => 0 };
+    /// <summary>--trials, shared with live evaluation (trials per query, majority vote).</summary>
+    public Option<int?> TrialsOption => _trials;
+
     private readonly Option<int?> _trials = new("--trials") { Description = "Trials per query the labels must hold (the paper: majority of 7); 1 scores single trials by pass_rate" };
 
     public void AddTo(Command command)

@@ -17,7 +17,7 @@ public sealed class ServiceLabelModels(PaidLlm llm, TokenCutter llmTokenizer, Sl
     public async Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
     {
         var tag = Tag with { RequestId = "label/" + PaidLlm.PromptHash(llm.Model, messages)[..16] + "/" + maxTokens };
-        var (completion, cost) = await llm.CompleteAsync(messages, maxTokens, tag, remainingBudgetUsd: null, allowCut: ladder == LadderMode.Prefix, cancellationToken);
+        var (completion, cost, _) = await llm.CompleteAsync(messages, maxTokens, tag, remainingBudgetUsd: null, allowCut: ladder == LadderMode.Prefix, cancellationToken);
         return new LabelLlmAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Cached, cost.TotalUsd);
     }
 
