@@ -116,7 +116,7 @@ public static class LiveRunner
         RequestId = $"eval/{strategy}/{item.Id}/{Guid.NewGuid():N}",
     };
 
-    private static string AnsweredBy(AnswerResponse response) =>
+    public static string AnsweredBy(AnswerResponse response) =>
         response.Path.Count > 0 && response.Path[^1] == "llm.answer" ? "llm"
         : response.Hint is { Tokens: > 0 } ? "hinted"
         : "slm";
