@@ -61,7 +61,7 @@ public static class AnswerBench
             await orchestrator.StartAsync();
             var orchestratorAddress = AddressOf(orchestrator);
 
-            await using var edge = EdgeApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", work], b => ConfigureEdge(b, orchestratorAddress));
+            await using var edge = EdgeApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", work], b => ConfigureEdge(b, orchestratorAddress, Key));
             await edge.StartAsync();
             var edgeAddress = AddressOf(edge);
 
@@ -132,9 +132,9 @@ public static class AnswerBench
         return 0;
     }
 
-    private static void ConfigureEdge(WebApplicationBuilder b, string orchestratorAddress)
+    /// <summary>The edge's orchestrator route and cluster (as in its appsettings.json) with a key no rate limit slows.</summary>
+    internal static void ConfigureEdge(WebApplicationBuilder b, string orchestratorAddress, string key)
     {
-        // The orchestrator route and cluster of the edge's appsettings.json, with a key that no rate limit slows.
         var c = b.Configuration;
         c["Logging:LogLevel:Default"] = "Warning";
         c["ReverseProxy:Routes:shepherd:ClusterId"] = "orchestrator";
@@ -151,7 +151,7 @@ public static class AnswerBench
         c["ReverseProxy:Clusters:orchestrator:HealthCheck:Passive:Policy"] = "TransportFailureRate";
         c["ReverseProxy:Clusters:orchestrator:Destinations:d1:Address"] = orchestratorAddress;
         c["Edge:ApiKeys:0:Id"] = "bench";
-        c["Edge:ApiKeys:0:Sha256"] = ApiKeyHasher.Hash(Key);
+        c["Edge:ApiKeys:0:Sha256"] = ApiKeyHasher.Hash(key);
         c["Edge:ApiKeys:0:PermitsPerSecond"] = "10000000";
         c["Edge:ApiKeys:0:Burst"] = "10000000";
     }

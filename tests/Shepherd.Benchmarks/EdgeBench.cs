@@ -35,28 +35,7 @@ public static class EdgeBench
         // The edge gets its whole configuration here (mirroring appsettings.json's orchestrator route and
         // cluster): this project's output also holds other hosts' appsettings.json, so none is read.
         var emptyRoot = Directory.CreateTempSubdirectory("shepherd-edge-bench").FullName;
-        await using var edge = EdgeApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", emptyRoot], b =>
-        {
-            var c = b.Configuration;
-            c["Logging:LogLevel:Default"] = "Warning";
-            c["ReverseProxy:Routes:shepherd:ClusterId"] = "orchestrator";
-            c["ReverseProxy:Routes:shepherd:Match:Path"] = "/shepherd.v1.ShepherdService/{**rest}";
-            c["ReverseProxy:Routes:shepherd:Metadata:Shepherd.Access"] = "Key";
-            c["ReverseProxy:Clusters:orchestrator:LoadBalancingPolicy"] = "PowerOfTwoChoices";
-            c["ReverseProxy:Clusters:orchestrator:HttpRequest:Version"] = "2";
-            c["ReverseProxy:Clusters:orchestrator:HttpRequest:VersionPolicy"] = "RequestVersionExact";
-            c["ReverseProxy:Clusters:orchestrator:HealthCheck:Active:Enabled"] = "true";
-            c["ReverseProxy:Clusters:orchestrator:HealthCheck:Active:Interval"] = "00:00:05";
-            c["ReverseProxy:Clusters:orchestrator:HealthCheck:Active:Path"] = "/health";
-            c["ReverseProxy:Clusters:orchestrator:HealthCheck:Active:Policy"] = "ConsecutiveFailures";
-            c["ReverseProxy:Clusters:orchestrator:HealthCheck:Passive:Enabled"] = "true";
-            c["ReverseProxy:Clusters:orchestrator:HealthCheck:Passive:Policy"] = "TransportFailureRate";
-            c["ReverseProxy:Clusters:orchestrator:Destinations:d1:Address"] = upstreamAddress;
-            c["Edge:ApiKeys:0:Id"] = "bench";
-            c["Edge:ApiKeys:0:Sha256"] = ApiKeyHasher.Hash(Key);
-            c["Edge:ApiKeys:0:PermitsPerSecond"] = "10000000";
-            c["Edge:ApiKeys:0:Burst"] = "10000000";
-        });
+        await using var edge = EdgeApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", emptyRoot], b => AnswerBench.ConfigureEdge(b, upstreamAddress, Key));
         await edge.StartAsync();
         var edgeAddress = AddressOf(edge);
 

@@ -30,14 +30,8 @@ public sealed class RouteStrategy(SlmGateway slm, LlmGateway llm, PolicyGateway 
 
     protected override async Task<StrategyOutcome> ExecuteAsync(AnswerContext context, CancellationToken cancellationToken)
     {
-        PredictResponse prediction;
-        try
+        if (await PredictProactiveOrDegradeAsync(context, cancellationToken) is not { } prediction)
         {
-            prediction = await Policy.PredictAsync(context, PolicyMode.Proactive, new Dictionary<string, double>(), context.AlphaOverride, context.EtaOverride, cancellationToken);
-        }
-        catch (PolicyUnavailableException ex)
-        {
-            context.Degrade($"policy unavailable ({ex.Message}); fell back to the agreement cascade");
             return await AgreementCascadeAsync(context, cancellationToken);
         }
 
@@ -102,14 +96,8 @@ public sealed class ProactiveStrategy(SlmGateway slm, LlmGateway llm, PolicyGate
 
     protected override async Task<StrategyOutcome> ExecuteAsync(AnswerContext context, CancellationToken cancellationToken)
     {
-        PredictResponse decision;
-        try
+        if (await PredictProactiveOrDegradeAsync(context, cancellationToken) is not { } decision)
         {
-            decision = await Policy.PredictAsync(context, PolicyMode.Proactive, new Dictionary<string, double>(), context.AlphaOverride, context.EtaOverride, cancellationToken);
-        }
-        catch (PolicyUnavailableException ex)
-        {
-            context.Degrade($"policy unavailable ({ex.Message}); fell back to the agreement cascade");
             return await AgreementCascadeAsync(context, cancellationToken);
         }
 

@@ -139,6 +139,23 @@ public abstract class StrategyBase(SlmGateway slm, LlmGateway llm, PolicyGateway
         return await SlmAnswerAsync(context, hint, cancellationToken);
     }
 
+    /// <summary>
+    /// The proactive policy's prediction, or null after recording the degradation when the policy is unavailable;
+    /// the caller then takes the agreement cascade.
+    /// </summary>
+    protected async Task<PredictResponse?> PredictProactiveOrDegradeAsync(AnswerContext context, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await Policy.PredictAsync(context, Contracts.V1.PolicyMode.Proactive, new Dictionary<string, double>(), context.AlphaOverride, context.EtaOverride, cancellationToken);
+        }
+        catch (PolicyUnavailableException ex)
+        {
+            context.Degrade($"policy unavailable ({ex.Message}); fell back to the agreement cascade");
+            return null;
+        }
+    }
+
     /// <summary>The agreement cascade, used by ABC and as the fallback when the policy is unavailable.</summary>
     protected async Task<StrategyOutcome> AgreementCascadeAsync(AnswerContext context, CancellationToken cancellationToken)
     {
