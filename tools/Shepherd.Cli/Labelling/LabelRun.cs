@@ -87,25 +87,25 @@ public sealed class LabelRun(Labeller labeller, ITaskKind task, int concurrency)
         }
 
         await Parallel.ForEachAsync(todo, new ParallelOptions { MaxDegreeOfParallelism = concurrency, CancellationToken = cancellationToken }, async (item, ct) =>
+        {
+            var outcome = await labeller.LabelAsync(task, item, split, ct);
+            if (outcome.Record is { } record)
             {
-                var outcome = await labeller.LabelAsync(task, item, split, ct);
-                if (outcome.Record is { } record)
+                await writeLock.WaitAsync(ct);
+                try
                 {
-                    await writeLock.WaitAsync(ct);
-                    try
-                    {
-                        await writer.WriteLineAsync(LabelFile.Format(record).AsMemory(), ct);
-                        await writer.FlushAsync(ct);
-                    }
-                    finally
-                    {
-                        writeLock.Release();
-                    }
+                    await writer.WriteLineAsync(LabelFile.Format(record).AsMemory(), ct);
+                    await writer.FlushAsync(ct);
                 }
+                finally
+                {
+                    writeLock.Release();
+                }
+            }
 
-                stats.Add(outcome);
-                onProgress?.Invoke(stats, clock.Elapsed);
-            });
+            stats.Add(outcome);
+            onProgress?.Invoke(stats, clock.Elapsed);
+        });
 
         return stats;
     }
