@@ -24,6 +24,21 @@ public sealed class EdgeGatekeepingTests(EndToEndStack stack)
     }
 
     [SkippableFact]
+    public async Task AKeyReadsOnlyItsOwnUsageWhileAnAdminKeyReadsAnyKeys()
+    {
+        Skip.IfNot(HasModel, MissingModelReason);
+
+        var own = await stack.Client.UsageAsync(new UsageRequest { ApiKeyId = Team.Id }, Team.Headers, deadline: DateTime.UtcNow.AddSeconds(30));
+        var error = await Assert.ThrowsAsync<RpcException>(async () =>
+            await stack.Client.UsageAsync(new UsageRequest { ApiKeyId = Admin.Id }, Team.Headers, deadline: DateTime.UtcNow.AddSeconds(30)));
+        var byAdmin = await stack.Client.UsageAsync(new UsageRequest { ApiKeyId = Team.Id }, Admin.Headers, deadline: DateTime.UtcNow.AddSeconds(30));
+
+        Assert.All(own.Totals, t => Assert.Equal(Team.Id, t.ApiKeyId));
+        Assert.Equal(StatusCode.PermissionDenied, error.StatusCode);
+        Assert.Equal(own.TotalUsd, byAdmin.TotalUsd, 12);
+    }
+
+    [SkippableFact]
     public async Task KeyOverItsRateIsResourceExhaustedAtOnceWhileAnotherKeyPasses()
     {
         Skip.IfNot(HasModel, MissingModelReason);

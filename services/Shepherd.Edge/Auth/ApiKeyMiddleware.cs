@@ -13,6 +13,9 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
     /// <summary>Set by the edge only: whatever a client sends under this name is dropped.</summary>
     public const string KeyIdHeader = "x-shepherd-api-key-id";
 
+    /// <summary>"true" when the authenticated key is an admin key (e.g. may read other keys' usage).</summary>
+    public const string KeyAdminHeader = "x-shepherd-api-key-admin";
+
     public const string ApiKeyHeader = "x-api-key";
 
     private const string AuthorizationHeader = "authorization";
@@ -30,6 +33,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         var headers = context.Request.Headers;
         var presented = PresentedKey(headers);
         headers.Remove(KeyIdHeader);
+        headers.Remove(KeyAdminHeader);
         headers.Remove(AuthorizationHeader);
         headers.Remove(ApiKeyHeader);
         var path = context.Request.Path.Value ?? "";
@@ -75,6 +79,10 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         }
 
         headers[KeyIdHeader] = key.Id;
+        if (key.Admin)
+        {
+            headers[KeyAdminHeader] = "true";
+        }
         EdgeLog.Forwarding(logger, path, key.Id);
         return next(context);
     }

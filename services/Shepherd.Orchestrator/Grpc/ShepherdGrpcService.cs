@@ -12,6 +12,9 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
     /// <summary>Set by the edge from the authenticated API key; direct callers are "anonymous".</summary>
     public const string ApiKeyIdHeader = "x-shepherd-api-key-id";
 
+    /// <summary>Set by the edge to "true" for admin keys.</summary>
+    public const string ApiKeyAdminHeader = "x-shepherd-api-key-admin";
+
     public override Task<AnswerResponse> Answer(AnswerRequest request, ServerCallContext context) =>
         pipeline.AnswerAsync(request, ApiKeyId(context), textSink: null, context.CancellationToken);
 
@@ -32,7 +35,15 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
 
     public override async Task<UsageResponse> Usage(UsageRequest request, ServerCallContext context)
     {
-        var key = request.ApiKeyId.Length > 0 ? request.ApiKeyId : ApiKeyId(context);
+        var caller = ApiKeyId(context);
+        var key = request.ApiKeyId.Length > 0 ? request.ApiKeyId : caller;
+        // Through the edge a key reads its own usage; only admin keys (and direct, internal callers) read others'.
+        var viaEdge = context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 };
+        if (viaEdge && key != caller && context.RequestHeaders.GetValue(ApiKeyAdminHeader) != "true")
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "a key may read only its own usage; admin keys may read any"));
+        }
+
         var from = request.StartTime is null ? (DateTimeOffset?)null : request.StartTime.ToDateTimeOffset();
         var to = request.EndTime is null ? (DateTimeOffset?)null : request.EndTime.ToDateTimeOffset();
         if (from is { } f && to is { } t && t < f)
