@@ -31,7 +31,13 @@ public sealed class GroqStandIn : IAsyncDisposable
     private readonly ConcurrentQueue<GroqReply> _script = new();
     private readonly ConcurrentQueue<JsonObject> _requests = new();
 
-    private GroqStandIn(WebApplication app) => _app = app;
+    private readonly string _contentRoot;
+
+    private GroqStandIn(WebApplication app, string contentRoot)
+    {
+        _app = app;
+        _contentRoot = contentRoot;
+    }
 
     /// <summary>The answer the model gives to a chat (last user message in, text out). Default: a fixed sentence.</summary>
     public Func<string, string> Answer { get; set; } = _ => "Let us think step by step. 3 + 4 = 7 and 7 * 2 = 14. The answer is 14.";
@@ -44,11 +50,15 @@ public sealed class GroqStandIn : IAsyncDisposable
 
     public static async Task<GroqStandIn> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // An empty content root: a test's output folder holds some service's appsettings.json (whichever web project
+        // was copied last), whose Kestrel or URL settings must not reach this HTTP/1.1 server.
+        var root = Directory.CreateTempSubdirectory("groq-standin-").FullName;
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = root });
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(e => e.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2));
         var app = builder.Build();
-        var standIn = new GroqStandIn(app);
+        var standIn = new GroqStandIn(app, root);
         app.MapPost("/openai/v1/chat/completions", standIn.HandleAsync);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -70,6 +80,7 @@ public sealed class GroqStandIn : IAsyncDisposable
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        Directory.Delete(_contentRoot, recursive: true);
     }
 
     private async Task HandleAsync(HttpContext http)
