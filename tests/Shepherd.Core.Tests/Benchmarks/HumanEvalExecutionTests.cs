@@ -12,7 +12,7 @@ public sealed class HumanEvalExecutionTests(SandboxFixture fixture, ITestOutputH
     [SkippableFact]
     public async Task EveryCanonicalSolutionPasses()
     {
-        var items = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory());
+        var items = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory("humaneval"));
         var task = new HumanEvalTask(fixture.Sandbox);
 
         var grades = await Task.WhenAll(items.Select(item => task.GradeAsync(item, item.Reference)));
@@ -26,7 +26,7 @@ public sealed class HumanEvalExecutionTests(SandboxFixture fixture, ITestOutputH
     [SkippableFact]
     public async Task EveryCanonicalSolutionFailsWithItsBodyReplacedByReturnNone()
     {
-        var items = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory());
+        var items = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory("humaneval"));
 
         var runs = await Task.WhenAll(items.Select(item => fixture.Sandbox.RunAsync(ProgramBuilder.HumanEval(item, "    return None\n"))));
 
@@ -38,7 +38,7 @@ public sealed class HumanEvalExecutionTests(SandboxFixture fixture, ITestOutputH
     [SkippableFact]
     public async Task FencedFullFunctionFromAModelIsGradedLikeTheCanonicalSolution()
     {
-        var item = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory())[0];
+        var item = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory("humaneval"))[0];
         var task = new HumanEvalTask(fixture.Sandbox);
         var modelOutput = "Here is the implementation:\n\n```python\n" + item.Query + item.Reference + "```\n\nIt compares every pair.";
 

@@ -17,7 +17,7 @@ public sealed class MbppExecutionTests(SandboxFixture fixture, ITestOutputHelper
     [SkippableFact]
     public async Task EveryReferenceCodeRunsAndAllButTheKnownFailuresPass()
     {
-        var items = DatasetCatalog.Load("mbpp", "all", DataSkip.Directory());
+        var items = DatasetCatalog.Load("mbpp", "all", DataSkip.Directory("mbpp"));
         var task = new MbppTask(fixture.Sandbox);
 
         var grades = await Task.WhenAll(items.Select(item => task.GradeAsync(item, item.Reference)));
@@ -37,7 +37,7 @@ public sealed class MbppExecutionTests(SandboxFixture fixture, ITestOutputHelper
     [SkippableFact]
     public async Task MutatedReferencesFail()
     {
-        var items = DatasetCatalog.Load("mbpp", "all", DataSkip.Directory())
+        var items = DatasetCatalog.Load("mbpp", "all", DataSkip.Directory("mbpp"))
             .Where(i => !KnownFailures.ContainsKey(int.Parse(i.Id["mbpp/".Length..])))
             .ToList();
 

@@ -13,7 +13,7 @@ public sealed class DatasetLoaderTests : IDisposable
     [SkippableFact]
     public void Gsm8kSplitsThePaperWay()
     {
-        var data = DataSkip.Directory();
+        var data = DataSkip.Directory("gsm8k");
 
         var train = DatasetCatalog.Load("gsm8k", "train", data);
         var test = DatasetCatalog.Load("gsm8k", "test", data);
@@ -31,7 +31,7 @@ public sealed class DatasetLoaderTests : IDisposable
     [SkippableFact]
     public void Gsm8kValidationIdsMatchTheDocumentedOnes()
     {
-        var data = DataSkip.Directory();
+        var data = DataSkip.Directory("gsm8k");
 
         var validation = DatasetCatalog.Load("gsm8k", "validation", data).Select(i => i.Id).Take(8);
 
@@ -42,7 +42,7 @@ public sealed class DatasetLoaderTests : IDisposable
     [SkippableFact]
     public void HumanEvalHas164ProblemsWithTestsAndEntryPoints()
     {
-        var items = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory());
+        var items = DatasetCatalog.Load("humaneval", "test", DataSkip.Directory("humaneval"));
 
         Assert.Equal(164, items.Count);
         Assert.All(items, i => Assert.Contains("def check(candidate)", i.TestCode));
@@ -53,7 +53,7 @@ public sealed class DatasetLoaderTests : IDisposable
     [SkippableFact]
     public void MbppUsesTheStandardSplit()
     {
-        var data = DataSkip.Directory();
+        var data = DataSkip.Directory("mbpp");
 
         var counts = MbppLoader.Splits.ToDictionary(s => s, s => DatasetCatalog.Load("mbpp", s, data).Count);
 
@@ -71,7 +71,7 @@ public sealed class DatasetLoaderTests : IDisposable
     [SkippableFact]
     public void Cnk12SampleLoadsEveryRowIntoExactlyOneSplit()
     {
-        var data = DataSkip.Directory();
+        var data = DataSkip.Directory("cnk12");
 
         var all = DatasetCatalog.Load("cnk12", "all", data);
         var parts = new[] { "train", "validation", "test" }.Select(s => DatasetCatalog.Load("cnk12", s, data)).ToList();
