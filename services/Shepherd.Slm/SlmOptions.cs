@@ -39,6 +39,19 @@ public sealed class SlmOptions
     [Range(1, 4096)]
     public int DefaultMaxTokens { get; set; } = 256;
 
+    /// <summary>
+    /// Prompts kept prefilled for reuse: a new request that shares at least <see cref="PrefixCacheMinTokens"/> leading
+    /// tokens with one (a few-shot prompt, the same question with a hint) forks it and prefills only the rest.
+    /// Each entry holds a sequence id and its prompt's KV cells. Off (0) by default: a prefill split at another point
+    /// runs other kernel shapes, so logits agree only to float rounding and a seeded sample can differ with the
+    /// cache's history; turn it on where throughput matters more than bit-for-bit reproducible samples.
+    /// </summary>
+    [Range(0, 64)]
+    public int PrefixCacheEntries { get; set; }
+
+    [Range(1, 100_000)]
+    public int PrefixCacheMinTokens { get; set; } = 32;
+
     /// <summary>Largest accepted prompt (all messages and the hint), in characters, checked before tokenizing.</summary>
     [Range(1, 10_000_000)]
     public int MaxInputChars { get; set; } = 200_000;

@@ -14,16 +14,18 @@ public class SlmServiceFixture : IAsyncLifetime
 {
     private readonly int _maxSequences;
     private readonly int _maxQueue;
+    private readonly int _prefixCacheEntries;
 
     public SlmServiceFixture()
         : this(maxSequences: 16, maxQueue: 64)
     {
     }
 
-    protected SlmServiceFixture(int maxSequences, int maxQueue)
+    protected SlmServiceFixture(int maxSequences, int maxQueue, int prefixCacheEntries = 0)
     {
         _maxSequences = maxSequences;
         _maxQueue = maxQueue;
+        _prefixCacheEntries = prefixCacheEntries;
     }
 
     public const string MissingModelReason = "stories260K.gguf not found: set SHEPHERD_MODELS or run scripts/fetch-fixtures.sh";
@@ -53,6 +55,7 @@ public class SlmServiceFixture : IAsyncLifetime
                 b.Configuration["Slm:MaxSequences"] = _maxSequences.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Slm:MaxQueue"] = _maxQueue.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Slm:Threads"] = "1";
+                b.Configuration["Slm:PrefixCacheEntries"] = _prefixCacheEntries.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Logging:LogLevel:Default"] = "Warning";
                 b.Configuration["Logging:LogLevel:llama.cpp"] = "Error";
             });

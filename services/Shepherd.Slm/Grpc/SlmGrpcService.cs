@@ -85,6 +85,8 @@ public sealed class SlmGrpcService(
             Threads = model.Threads,
             ActiveRequests = engine.ActiveRequests,
             QueuedRequests = engine.QueuedRequests,
+            PrefixCacheEntries = model.PrefixCacheEntries,
+            PrefixCacheHits = engine.PrefixCacheHits,
         });
 
     private GenerateResponse ToResponse(GenerationResult result)

@@ -24,6 +24,7 @@ public sealed class GenerationEngine : BackgroundService
     private readonly Channel<Job> _queue;
     private readonly List<Job> _active = [];
     private readonly float[] _scratch;
+    private readonly PrefixCache _prefixes;
     private Job? _waiting;
     private int _activeSequences;
     private long _reservedCells;
@@ -36,7 +37,13 @@ public sealed class GenerationEngine : BackgroundService
         // Waiting requests are counted exactly by _queued (channel plus _waiting); the channel itself is unbounded.
         _queue = Channel.CreateUnbounded<Job>(new UnboundedChannelOptions { SingleReader = true });
         _scratch = new float[model.VocabSize];
+        _prefixes = new PrefixCache(model.PrefixCacheEntries, model.PrefixCacheMinTokens);
     }
+
+    /// <summary>Requests whose prompt started from a cached prefix.</summary>
+    public long PrefixCacheHits => Volatile.Read(ref _prefixHits);
+
+    private long _prefixHits;
 
     public int MaxQueue { get; }
 
@@ -92,6 +99,7 @@ public sealed class GenerationEngine : BackgroundService
                         if (status != DecodeResult.Ok)
                         {
                             FailAll(new InvalidOperationException($"llama.cpp decode failed: {status}"));
+                            _prefixes.Clear();
                             continue;
                         }
                     }
@@ -102,6 +110,7 @@ public sealed class GenerationEngine : BackgroundService
                 {
                     SlmLog.DecodeLoopFailed(_logger, ex);
                     FailAll(ex);
+                    _prefixes.Clear();
                 }
             }
         }
@@ -111,6 +120,7 @@ public sealed class GenerationEngine : BackgroundService
         finally
         {
             FailAll(new DependencyUnavailableException("slm", "the SLM service is shutting down"));
+            _prefixes.Clear();
             while (_queue.Reader.TryRead(out var queued))
             {
                 queued.Completion.TrySetException(new DependencyUnavailableException("slm", "the SLM service is shutting down"));
@@ -138,7 +148,12 @@ public sealed class GenerationEngine : BackgroundService
 
             var cells = job.Prompt.Length + ((long)job.Spec.N * job.Spec.MaxTokens);
             cells = Math.Min(cells, job.Prompt.Length + ((long)job.Spec.N * (_model.ContextSize - job.Prompt.Length)));
-            var fits = _activeSequences + job.Spec.N <= _model.MaxSequences && _reservedCells + cells <= _model.KvCacheSize;
+            // Cached prefixes give way to requests: evict them before refusing a request room.
+            while (_reservedCells + _prefixes.Cells + cells > _model.KvCacheSize && _prefixes.EvictOldest())
+            {
+            }
+
+            var fits = _activeSequences + job.Spec.N <= _model.MaxSequences && _reservedCells + _prefixes.Cells + cells <= _model.KvCacheSize;
             if (!fits && _active.Count > 0)
             {
                 return;
@@ -148,8 +163,17 @@ public sealed class GenerationEngine : BackgroundService
             Interlocked.Decrement(ref _queued);
             job.ReservedCells = cells;
             job.AdmittedAt = Stopwatch.GetTimestamp();
-            job.Root = executor.Create();
-            job.Root.Prompt(job.Prompt);
+            if (_prefixes.Take(job.Prompt) is { } hit)
+            {
+                job.Root = hit.Conversation;
+                job.Root.Prompt(job.Prompt.AsSpan(hit.Reused));
+                Interlocked.Increment(ref _prefixHits);
+            }
+            else
+            {
+                job.Root = executor.Create();
+                job.Root.Prompt(job.Prompt);
+            }
             _active.Add(job);
             _activeSequences += job.Spec.N;
             _reservedCells += cells;
@@ -198,6 +222,7 @@ public sealed class GenerationEngine : BackgroundService
     private void StartSampling(Job job)
     {
         job.PrefillDoneAt = Stopwatch.GetTimestamp();
+        _prefixes.Offer(job.Root!, job.Prompt);
         var sequences = new Sequence[job.Spec.N];
         for (var i = 0; i < sequences.Length; i++)
         {

@@ -36,7 +36,9 @@ public sealed class LlamaModel : IDisposable
         TrainContext = checked((int)Weights.ContextSize);
         ContextSize = o.ContextSize > 0 ? o.ContextSize : Math.Min(TrainContext, 4096);
         MaxSequences = o.MaxSequences;
-        KvCacheSize = o.KvCacheSize > 0 ? o.KvCacheSize : Math.Min(ContextSize * MaxSequences, 65536);
+        PrefixCacheEntries = o.PrefixCacheEntries;
+        PrefixCacheMinTokens = o.PrefixCacheMinTokens;
+        KvCacheSize = o.KvCacheSize > 0 ? o.KvCacheSize : Math.Min(ContextSize * (MaxSequences + PrefixCacheEntries), 65536);
         if (KvCacheSize < ContextSize)
         {
             throw new InvalidOperationException($"Slm:KvCacheSize ({KvCacheSize}) is smaller than Slm:ContextSize ({ContextSize}).");
@@ -46,7 +48,8 @@ public sealed class LlamaModel : IDisposable
         {
             ContextSize = (uint)KvCacheSize,
             BatchSize = (uint)ContextSize,
-            SeqMax = (uint)MaxSequences,
+            // Cached prefixes hold sequence ids of their own besides the decoding sequences.
+            SeqMax = (uint)(MaxSequences + PrefixCacheEntries),
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = o.GpuLayerCount,
@@ -79,6 +82,10 @@ public sealed class LlamaModel : IDisposable
     public int KvCacheSize { get; }
 
     public int MaxSequences { get; }
+
+    public int PrefixCacheEntries { get; }
+
+    public int PrefixCacheMinTokens { get; }
 
     public int Threads { get; }
 
