@@ -40,7 +40,7 @@ public static class LabelCommand
         var samples = new Option<int>("--samples") { Description = "K samples for the reactive features", DefaultValueFactory = _ => 3 };
         var concurrency = new Option<int>("--concurrency") { Description = "Queries labelled at once", DefaultValueFactory = _ => 2 };
         var maxUsd = new Option<double?>("--max-usd") { Description = "Stop before LLM spend would cross this" };
-        var outlier = new Option<int>("--outlier-threshold") { Description = "Drop gsm8k/cnk12 queries with this many minority-class levels (0 = off)", DefaultValueFactory = _ => 4 };
+        var outlier = new Option<int>("--outlier-threshold") { Description = "Training labels: drop gsm8k/cnk12 queries with this many minority-class levels (0 = off)", DefaultValueFactory = _ => 4 };
         var maxAnswer = new Option<int>("--max-answer-tokens") { Description = "Tokens of the LLM's full answer", DefaultValueFactory = _ => 512 };
         var slmTokens = new Option<int>("--slm-max-tokens") { Description = "Tokens of each SLM answer", DefaultValueFactory = _ => 256 };
         var database = new Option<string?>("--db") { Description = "SQLite file of the labelling ledger and hint cache (default .shepherd/labels.db)" };
@@ -60,9 +60,13 @@ public static class LabelCommand
                 parse.GetRequiredValue(dataset), parse.GetValue(split)!, parse.GetValue(limit),
                 parse.GetValue(output) ?? Path.Combine(home, "labels", $"{parse.GetRequiredValue(dataset)}-{parse.GetValue(split)}.jsonl"),
                 parse.GetValue(ladder) == "calls" ? LadderMode.Calls : LadderMode.Prefix,
-                parse.GetValue(trials), parse.GetValue(samples), parse.GetValue(concurrency), parse.GetValue(maxUsd), parse.GetValue(outlier),
+                // The paper's filters clean training labels; validation and test keep every query (filtering them would
+                // drop queries every strategy fails and lift every accuracy).
+                parse.GetValue(trials), parse.GetValue(samples), parse.GetValue(concurrency), parse.GetValue(maxUsd),
+                parse.GetValue(split) == "train" ? parse.GetValue(outlier) : 0,
                 parse.GetValue(maxAnswer), parse.GetValue(slmTokens), parse.GetValue(database) ?? Path.Combine(home, "labels.db"),
-                parse.GetValue(llmBaseUrl), parse.GetValue(llmModel), parse.GetValue(llmKeyFile), parse.GetValue(slm), parse.GetValue(model));
+                parse.GetValue(llmBaseUrl), parse.GetValue(llmModel), parse.GetValue(llmKeyFile), parse.GetValue(slm), parse.GetValue(model),
+                DropUnhelpable: parse.GetValue(split) == "train");
             var stats = await RunAsync(settings, interactive: true, ct);
             return stats is null ? 1 : 0;
         });
