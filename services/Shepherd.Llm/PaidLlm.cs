@@ -24,7 +24,6 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
 
     public string Model => llm.Model;
 
-    public ILedger Ledger => ledger;
 
     public static string PromptHash(string model, IReadOnlyList<CoreChatMessage> messages)
     {

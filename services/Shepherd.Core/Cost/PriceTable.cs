@@ -46,5 +46,4 @@ public sealed class PriceTable
             ? price
             : throw new KeyNotFoundException($"no price configured for model '{model}'; add it under Pricing");
 
-    public bool TryGet(string model, out ModelPrice price) => _prices.TryGetValue(model, out price!);
 }

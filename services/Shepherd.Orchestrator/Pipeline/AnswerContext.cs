@@ -123,19 +123,4 @@ public static class StrategyNames
         Strategy.Reactive => "reactive",
         _ => "unspecified",
     };
-
-    public static bool TryParse(string text, out Strategy strategy)
-    {
-        foreach (var candidate in Enum.GetValues<Strategy>())
-        {
-            if (candidate != Strategy.Unspecified && string.Equals(ToWire(candidate), text, StringComparison.OrdinalIgnoreCase))
-            {
-                strategy = candidate;
-                return true;
-            }
-        }
-
-        strategy = Strategy.Unspecified;
-        return false;
-    }
 }

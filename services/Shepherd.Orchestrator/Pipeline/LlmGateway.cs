@@ -9,7 +9,6 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
 {
     public bool IsStandIn => llm.IsStandIn;
 
-    public string Model => llm.Model;
 
     /// <summary>The first n tokens of the LLM's answer (max_completion_tokens = n).</summary>
     public Task<LlmCompletion> HintAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, CancellationToken cancellationToken) =>
