@@ -23,6 +23,14 @@ public sealed class SlmOptions
     [Range(0, 10000)]
     public int MaxQueue { get; set; } = 64;
 
+    /// <summary>
+    /// Tokens decoded in one step (llama.cpp n_batch = n_ubatch): one per decoding sequence, the rest prompt chunks.
+    /// Long prompts are prefilled in chunks of (BatchTokens − MaxSequences), so decoding never stalls behind them.
+    /// Must exceed MaxSequences.
+    /// </summary>
+    [Range(16, 65536)]
+    public int BatchTokens { get; set; } = 512;
+
     /// <summary>Total KV-cache cells shared by all sequences. 0 means ContextSize × MaxSequences, capped at 65536.</summary>
     [Range(0, 1048576)]
     public int KvCacheSize { get; set; }

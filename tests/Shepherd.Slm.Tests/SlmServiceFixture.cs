@@ -21,12 +21,17 @@ public class SlmServiceFixture : IAsyncLifetime
     {
     }
 
-    protected SlmServiceFixture(int maxSequences, int maxQueue, int prefixCacheEntries = 0)
+    protected SlmServiceFixture(int maxSequences, int maxQueue, int prefixCacheEntries = 0, int contextSize = 0, int batchTokens = 512)
     {
         _maxSequences = maxSequences;
         _maxQueue = maxQueue;
         _prefixCacheEntries = prefixCacheEntries;
+        _contextSize = contextSize;
+        _batchTokens = batchTokens;
     }
+
+    private readonly int _contextSize;
+    private readonly int _batchTokens;
 
     public const string MissingModelReason = "stories260K.gguf not found: set SHEPHERD_MODELS or run scripts/fetch-fixtures.sh";
 
@@ -35,6 +40,9 @@ public class SlmServiceFixture : IAsyncLifetime
     public static string? ModelPath => ShepherdPaths.FixtureModel;
 
     public GrpcChannel? Channel { get; private set; }
+
+    /// <summary>The running host's services (the engine, for its test seams), or null when the model is absent.</summary>
+    public IServiceProvider? Services => _app?.Services;
 
     public Uri? Address { get; private set; }
 
@@ -55,6 +63,8 @@ public class SlmServiceFixture : IAsyncLifetime
                 b.Configuration["Slm:MaxSequences"] = _maxSequences.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Slm:MaxQueue"] = _maxQueue.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Slm:Threads"] = "1";
+                b.Configuration["Slm:ContextSize"] = _contextSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                b.Configuration["Slm:BatchTokens"] = _batchTokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Slm:PrefixCacheEntries"] = _prefixCacheEntries.ToString(System.Globalization.CultureInfo.InvariantCulture);
                 b.Configuration["Logging:LogLevel:Default"] = "Warning";
                 b.Configuration["Logging:LogLevel:llama.cpp"] = "Error";

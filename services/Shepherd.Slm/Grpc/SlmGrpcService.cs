@@ -87,6 +87,11 @@ public sealed class SlmGrpcService(
             QueuedRequests = engine.QueuedRequests,
             PrefixCacheEntries = model.PrefixCacheEntries,
             PrefixCacheHits = engine.PrefixCacheHits,
+            ActiveSequences = engine.ActiveSequences,
+            ReservedKvCells = engine.ReservedCells,
+            DecodeFailures = engine.DecodeFailures,
+            ContextResets = engine.ContextResets,
+            BatchTokens = model.BatchTokens,
         });
 
     private GenerateResponse ToResponse(GenerationResult result)

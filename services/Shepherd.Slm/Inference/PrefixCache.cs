@@ -1,14 +1,14 @@
-using LLama.Batched;
 using LLama.Native;
 
 namespace Shepherd.Slm.Inference;
 
 /// <summary>
-/// Recently prefilled prompts, kept as idle forks so later prompts that start the same way (a few-shot prompt; the
-/// same question with a hint) fork one and prefill only what differs. Used only on the decode loop's thread.
-/// Forks share KV cells, so an entry costs a sequence id and keeps its prompt's cells alive until evicted.
+/// Recently prefilled prompts, kept as idle sequences so later prompts that start the same way (a few-shot prompt;
+/// the same question with a hint) copy their cells and prefill only what differs. Used only on the decode thread.
+/// A copy shares KV cells (unified cache), so an entry costs a sequence id and keeps its prompt's cells alive until
+/// evicted.
 /// </summary>
-internal sealed class PrefixCache(int capacity, int minTokens)
+internal sealed class PrefixCache(int capacity, int minTokens, KvSequences kv)
 {
     private readonly List<Entry> _entries = [];
     private long _clock;
@@ -16,16 +16,14 @@ internal sealed class PrefixCache(int capacity, int minTokens)
     public int Count => _entries.Count;
 
     /// <summary>KV cells the entries keep alive.</summary>
-    public long Cells => _entries.Sum(e => (long)e.Tokens.Length);
-
-    public int Hits { get; private set; }
+    public long Cells { get; private set; }
 
     /// <summary>
-    /// A conversation holding the longest cached prefix of <paramref name="prompt"/> (at least minTokens, and one token
-    /// short of the whole prompt so the model still computes the last token's logits), ready to be prompted with the
-    /// rest; or null.
+    /// Copies the longest cached prefix of <paramref name="prompt"/> (at least minTokens, and one token short of the
+    /// whole prompt so the model still computes the last token's logits) into <paramref name="target"/>; returns how
+    /// many tokens it holds now (0 when nothing was reused).
     /// </summary>
-    public (Conversation Conversation, int Reused)? Take(LLamaToken[] prompt)
+    public int CopyLongestPrefix(LLamaToken[] prompt, LLamaSeqId target)
     {
         Entry? best = null;
         var bestLength = 0;
@@ -41,26 +39,16 @@ internal sealed class PrefixCache(int capacity, int minTokens)
         var reuse = Math.Min(bestLength, prompt.Length - 1);
         if (best is null || reuse < minTokens)
         {
-            return null;
+            return 0;
         }
 
         best.LastUsed = ++_clock;
-        Hits++;
-        var fork = best.Conversation.Fork();
-        if (reuse < best.Tokens.Length)
-        {
-            fork.Modify((end, kv) =>
-            {
-                kv.Remove(reuse, end.Value - reuse);
-                return reuse;
-            });
-        }
-
-        return (fork, reuse);
+        kv.Copy(best.Sequence, target, reuse);
+        return reuse;
     }
 
-    /// <summary>Keeps a just-prefilled conversation's prompt (as a fork) unless an entry already covers it.</summary>
-    public void Offer(Conversation prefilled, LLamaToken[] prompt)
+    /// <summary>Keeps a just-prefilled prompt (a copy of its cells) unless an entry already covers it or no id is free.</summary>
+    public void Offer(LLamaSeqId prefilled, LLamaToken[] prompt)
     {
         if (capacity == 0 || prompt.Length < minTokens || _entries.Any(e => CommonPrefix(e.Tokens, prompt) == prompt.Length))
         {
@@ -72,7 +60,14 @@ internal sealed class PrefixCache(int capacity, int minTokens)
             EvictOldest();
         }
 
-        _entries.Add(new Entry(prompt, prefilled.Fork()) { LastUsed = ++_clock });
+        if (!kv.TryRent(out var id))
+        {
+            return;
+        }
+
+        kv.Copy(prefilled, id, prompt.Length);
+        _entries.Add(new Entry(prompt, id) { LastUsed = ++_clock });
+        Cells += prompt.Length;
     }
 
     /// <summary>Frees the least recently used entry's cells; false when there is none.</summary>
@@ -84,8 +79,9 @@ internal sealed class PrefixCache(int capacity, int minTokens)
         }
 
         var oldest = _entries.MinBy(e => e.LastUsed)!;
-        oldest.Conversation.Dispose();
+        kv.Free(oldest.Sequence);
         _entries.Remove(oldest);
+        Cells -= oldest.Tokens.Length;
         return true;
     }
 
@@ -108,11 +104,11 @@ internal sealed class PrefixCache(int capacity, int minTokens)
         return i;
     }
 
-    private sealed class Entry(LLamaToken[] tokens, Conversation conversation)
+    private sealed class Entry(LLamaToken[] tokens, LLamaSeqId sequence)
     {
         public LLamaToken[] Tokens { get; } = tokens;
 
-        public Conversation Conversation { get; } = conversation;
+        public LLamaSeqId Sequence { get; } = sequence;
 
         public long LastUsed { get; set; }
     }

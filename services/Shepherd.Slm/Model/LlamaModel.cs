@@ -44,12 +44,22 @@ public sealed class LlamaModel : IDisposable
             throw new InvalidOperationException($"Slm:KvCacheSize ({KvCacheSize}) is smaller than Slm:ContextSize ({ContextSize}).");
         }
 
+        if (o.BatchTokens <= MaxSequences)
+        {
+            throw new InvalidOperationException($"Slm:BatchTokens ({o.BatchTokens}) must exceed Slm:MaxSequences ({MaxSequences}): each step holds one token per decoding sequence plus a prompt chunk.");
+        }
+
+        BatchTokens = o.BatchTokens;
+        // Cached prefixes hold sequence ids of their own besides the decoding sequences.
+        SequenceIds = MaxSequences + PrefixCacheEntries;
         ContextParams = new ModelParams(Path)
         {
             ContextSize = (uint)KvCacheSize,
-            BatchSize = (uint)ContextSize,
-            // Cached prefixes hold sequence ids of their own besides the decoding sequences.
-            SeqMax = (uint)(MaxSequences + PrefixCacheEntries),
+            // One step is one ubatch: a batch never splits, so a step's cost and kernel shapes do not depend on where
+            // llama.cpp would have cut it.
+            BatchSize = (uint)BatchTokens,
+            UBatchSize = (uint)BatchTokens,
+            SeqMax = (uint)SequenceIds,
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = o.GpuLayerCount,
@@ -82,6 +92,12 @@ public sealed class LlamaModel : IDisposable
     public int KvCacheSize { get; }
 
     public int MaxSequences { get; }
+
+    /// <summary>Tokens decoded in one step (n_batch = n_ubatch).</summary>
+    public int BatchTokens { get; }
+
+    /// <summary>Sequence ids of the context: decoding sequences plus cached prefixes.</summary>
+    public int SequenceIds { get; }
 
     public int PrefixCacheEntries { get; }
 
