@@ -104,7 +104,7 @@ public sealed class StressTests(StressFixture fixture, ITestOutputHelper output)
         var client = fixture.Client;
         var engine = fixture.Services!.GetRequiredService<GenerationEngine>();
         const ulong PoisonSeed = 0xBAD;
-        engine.FaultInjector = spec => spec.Seed == PoisonSeed;
+        engine.FaultInjector = spec => spec?.Seed == PoisonSeed;
         var before = (await client.InfoAsync(new SlmServiceInfoRequest())).DecodeFailures;
         try
         {

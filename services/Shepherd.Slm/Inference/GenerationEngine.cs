@@ -92,7 +92,8 @@ public sealed class GenerationEngine : BackgroundService
     public string? UnhealthyReason => _unhealthyReason;
 
     /// <summary>Test seam: a step holding a request for which this returns true fails as a llama.cpp decode error would.</summary>
-    internal Func<GenerationSpec, bool>? FaultInjector { get; set; }
+    /// The engine's own one-token probe asks with null.
+    internal Func<GenerationSpec?, bool>? FaultInjector { get; set; }
 
     /// <summary>Queues a generation. Throws <see cref="CapacityExceededException"/> at once when the queue is full.</summary>
     public Task<GenerationResult> GenerateAsync(LLamaToken[] prompt, GenerationSpec spec, CompletionDeltaSink? sink, CancellationToken cancellationToken)
@@ -193,24 +194,30 @@ public sealed class GenerationEngine : BackgroundService
         {
             var down = new DependencyUnavailableException("slm", "the SLM service is shutting down");
             FailActive(down);
-            while (_arrivals.TryDequeue(out var job))
-            {
-                _pending.Add(job);
-            }
-
-            foreach (var job in _pending)
-            {
-                if (Interlocked.CompareExchange(ref job.State, JobState.Completed, JobState.Queued) == JobState.Queued)
-                {
-                    Interlocked.Decrement(ref _queued);
-                    job.Completion.TrySetException(down);
-                }
-            }
-
-            _pending.Clear();
+            FailPending(down);
             _prefixes?.Clear();
             _context?.Dispose();
         }
+    }
+
+    private void FailPending(Exception ex)
+    {
+        while (_arrivals.TryDequeue(out var job))
+        {
+            _pending.Add(job);
+        }
+
+        foreach (var job in _pending)
+        {
+            if (Interlocked.CompareExchange(ref job.State, JobState.Completed, JobState.Queued) == JobState.Queued)
+            {
+                Interlocked.Decrement(ref _queued);
+                job.Registration.Unregister();
+                job.Completion.TrySetException(ex);
+            }
+        }
+
+        _pending.Clear();
     }
 
     private void CreateContext()
@@ -383,19 +390,25 @@ public sealed class GenerationEngine : BackgroundService
                 }
             }
 
-            if (anySucceeded)
+            if (anySucceeded || ProbeSucceeds())
             {
+                // Requests that fail alone while a one-token probe decodes are their own fault, not the engine's.
                 Succeeded();
             }
             else if (++_allFailedSteps >= FailuresBeforeReset)
             {
+                CollectFinished();
                 if (_resetSinceLastSuccess)
                 {
+                    // A rebuilt context did not help: stop taking work so traffic goes to a replica that can serve it.
                     _unhealthyReason = "requests keep failing after the context was rebuilt";
                     SlmLog.DecodeLoopUnhealthy(_logger, _unhealthyReason);
+                    var down = new DependencyUnavailableException("slm", $"the SLM decode loop is not serving ({_unhealthyReason})");
+                    FailActive(down);
+                    FailPending(down);
+                    return;
                 }
 
-                CollectFinished();
                 FailActive(new DependencyUnavailableException("slm", "the SLM decode loop is recovering; retry"));
                 Reset("every request failed even alone");
                 _resetSinceLastSuccess = true;
@@ -405,6 +418,30 @@ public sealed class GenerationEngine : BackgroundService
         }
 
         CollectFinished();
+    }
+
+    /// <summary>Decodes one token in a spare sequence: does the context still work at all?</summary>
+    private bool ProbeSucceeds()
+    {
+        if (!_kv!.TryRent(out var id))
+        {
+            return false;
+        }
+
+        try
+        {
+            _batch.Clear();
+            _batch.Add(_model.ProbeToken, 0, id, true);
+            return FaultInjector?.Invoke(null) != true && _context!.Decode(_batch) == DecodeResult.Ok;
+        }
+        catch (Exception)
+        {
+            return false;
+        }
+        finally
+        {
+            _kv.Free(id);
+        }
     }
 
     private void Succeeded()

@@ -119,6 +119,9 @@ public sealed class LlamaModel : IDisposable
     public LLamaToken[] Tokenize(string text, bool addBos, bool special) =>
         Weights.Tokenize(text, addBos, special, Encoding.UTF8);
 
+    /// <summary>A token any model can decode alone (BOS, else the first token of "a").</summary>
+    public LLamaToken ProbeToken => Weights.Vocab.BOS ?? Tokenize("a", addBos: false, special: false)[0];
+
     public bool IsEndOfGeneration(LLamaToken token) => token.IsEndOfGeneration(Weights.Vocab);
 
     public string Detokenize(ReadOnlySpan<int> tokens)
