@@ -1,4 +1,5 @@
 using Grpc.Core;
+using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Edge;
 
@@ -15,7 +16,7 @@ internal static class GrpcStatusResponse
         response.StatusCode = StatusCodes.Status200OK;
         response.ContentType = "application/grpc";
         response.Headers["grpc-status"] = ((int)status).ToString(System.Globalization.CultureInfo.InvariantCulture);
-        response.Headers["grpc-message"] = Uri.EscapeDataString(message);
+        response.Headers["grpc-message"] = GrpcStatusMessage.Encode(message);
         return response.CompleteAsync();
     }
 }

@@ -22,6 +22,20 @@ public sealed class OrchestratorOptions
     [Range(1, 1_000_000)]
     public int MaxQueryChars { get; set; } = 20_000;
 
+    /// <summary>
+    /// Reconnect backoff of the gRPC channels to the slm, policy and stand-in services. grpc-dotnet's defaults
+    /// (1 s growing to 120 s) kept a restarted backend refused for 10–17 s; these bring it back within a second or two.
+    /// </summary>
+    [Range(10, 60_000)]
+    public int ReconnectInitialBackoffMs { get; set; } = 200;
+
+    [Range(10, 600_000)]
+    public int ReconnectMaxBackoffMs { get; set; } = 1_000;
+
+    /// <summary>Largest accepted task_context (e.g. MBPP's given tests), in characters.</summary>
+    [Range(0, 1_000_000)]
+    public int MaxTaskContextChars { get; set; } = 20_000;
+
     /// <summary>SLM tokens per answer.</summary>
     [Range(1, 4096)]
     public int SlmMaxTokens { get; set; } = 512;

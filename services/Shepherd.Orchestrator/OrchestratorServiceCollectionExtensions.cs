@@ -1,3 +1,4 @@
+using Grpc.Net.Client;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
@@ -21,12 +22,13 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton(_ => TaskRegistry.Shared);
 
         // Downstream gRPC clients: every call carries a deadline (set per call) and the caller's cancellation.
-        services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress));
+        services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
+            .ConfigureChannel((sp, o) => ConfigureReconnect(o, sp));
         services.AddGrpcClient<PolicyService.PolicyServiceClient>((sp, o) =>
         {
             var address = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress;
             o.Address = new Uri(string.IsNullOrWhiteSpace(address) ? "http://127.0.0.1:1" : address);
-        });
+        }).ConfigureChannel((sp, o) => ConfigureReconnect(o, sp));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value;
@@ -62,7 +64,9 @@ public static class OrchestratorServiceCollectionExtensions
         {
             var llm = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
             var address = string.IsNullOrWhiteSpace(llm.StandInAddress) ? sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress : llm.StandInAddress;
-            var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(address);
+            var channelOptions = new GrpcChannelOptions();
+            ConfigureReconnect(channelOptions, sp);
+            var channel = GrpcChannel.ForAddress(address, channelOptions);
             return new StandInSlmClient(new SlmService.SlmServiceClient(channel));
         });
         services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
@@ -79,6 +83,13 @@ public static class OrchestratorServiceCollectionExtensions
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.HintCacheEnabled ? sp.GetRequiredService<HintCache>() : null, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<PriceTable>(),
             sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<LlmGateway>();
+    }
+
+    private static void ConfigureReconnect(GrpcChannelOptions channel, IServiceProvider services)
+    {
+        var options = services.GetRequiredService<IOptions<OrchestratorOptions>>().Value;
+        channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(options.ReconnectInitialBackoffMs);
+        channel.MaxReconnectBackoff = TimeSpan.FromMilliseconds(Math.Max(options.ReconnectMaxBackoffMs, options.ReconnectInitialBackoffMs));
     }
 
     private static void AddStorage(IServiceCollection services)

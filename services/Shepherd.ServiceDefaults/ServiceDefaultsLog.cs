@@ -9,4 +9,7 @@ internal static partial class ServiceDefaultsLog
 
     [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Dependency {Dependency} unavailable in {Method}")]
     public static partial void DependencyUnavailable(ILogger logger, string dependency, string method, Exception exception);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Refused request to {Method} before its handler: {Status} {Reason}")]
+    public static partial void RejectedRequest(ILogger logger, string method, Grpc.Core.StatusCode status, string reason);
 }

@@ -68,6 +68,12 @@ public sealed class EndToEndStack : IAsyncLifetime
 
     public Uri EdgeAddress { get; private set; } = null!;
 
+    public ServiceProcess Slm { get; private set; } = null!;
+
+    public ServiceProcess Policy { get; private set; } = null!;
+
+    public ServiceProcess Edge { get; private set; } = null!;
+
     public ShepherdService.ShepherdServiceClient Client { get; private set; } = null!;
 
     public string LedgerPath => Path.Combine(Home, "ledger.db");
@@ -179,7 +185,9 @@ public sealed class EndToEndStack : IAsyncLifetime
             ["Policy__BundlePath"] = proactive,
             ["Policy__AdditionalBundlePaths__0"] = reactive,
         });
-        var slmAddress = (await slm).Address.ToString().TrimEnd('/');
+        Slm = await slm;
+        Policy = policy;
+        var slmAddress = Slm.Address.ToString().TrimEnd('/');
         var policyAddress = policy.Address.ToString().TrimEnd('/');
 
         Replicas = _standIns.Select((groq, i) => new OrchestratorReplica(
@@ -220,7 +228,8 @@ public sealed class EndToEndStack : IAsyncLifetime
             edge[at + "Burst"] = keys[i].Burst.ToString(CultureInfo.InvariantCulture);
         }
 
-        EdgeAddress = (await StartServiceAsync("Shepherd.Edge", edge)).Address;
+        Edge = await StartServiceAsync("Shepherd.Edge", edge);
+        EdgeAddress = Edge.Address;
         _channel = GrpcChannel.ForAddress(EdgeAddress);
         Client = new ShepherdService.ShepherdServiceClient(_channel);
     }

@@ -54,14 +54,26 @@ public sealed class StackFixture : IAsyncLifetime
             Quiet(b);
         }));
 
-        var proactive = TrainBundle(CorePolicyMode.Proactive, "proactive");
-        var reactive = TrainBundle(CorePolicyMode.Reactive, "reactive");
-        PolicyAddress = await StartAsync(PolicyServiceHost.Build(["--urls", "http://127.0.0.1:0"], b =>
+        ProactiveBundle = TrainBundle(CorePolicyMode.Proactive, "proactive");
+        ReactiveBundle = TrainBundle(CorePolicyMode.Reactive, "reactive");
+        PolicyAddress = await StartPolicyAsync("http://127.0.0.1:0");
+    }
+
+    public string ProactiveBundle { get; private set; } = "";
+
+    public string ReactiveBundle { get; private set; } = "";
+
+    /// <summary>A policy-service on the trained bundles at <paramref name="url"/>; stopped with the fixture unless stopped first.</summary>
+    public Task<string> StartPolicyAsync(string url, List<WebApplication>? started = null)
+    {
+        var app = PolicyServiceHost.Build(["--urls", url], b =>
         {
-            b.Configuration["Policy:BundlePath"] = proactive;
-            b.Configuration["Policy:AdditionalBundlePaths:0"] = reactive;
+            b.Configuration["Policy:BundlePath"] = ProactiveBundle;
+            b.Configuration["Policy:AdditionalBundlePaths:0"] = ReactiveBundle;
             Quiet(b);
-        }));
+        });
+        started?.Add(app);
+        return StartAsync(app);
     }
 
     /// <summary>An orchestrator wired to the stack, with the Groq stand-in as its LLM unless the test says otherwise.</summary>

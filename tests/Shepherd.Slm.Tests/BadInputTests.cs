@@ -26,7 +26,7 @@ public sealed class BadInputTests(SlmServiceFixture fixture)
         { "unknown hint mode", new GenerateRequest { Prompt = "x", Hint = new Hint { Text = "h", Mode = (HintMode)42 } }, "hint.mode" },
         { "too many stops", WithStops(new GenerateRequest { Prompt = "x" }, 9), "stop" },
         { "empty stop", WithStops(new GenerateRequest { Prompt = "x" }, 1, ""), "stop[0]" },
-        { "lone surrogate", new GenerateRequest { Prompt = "bad \uD800 text" }, "prompt" },
+        // No lone-surrogate row: protobuf's writer sends one as U+FFFD, a valid character the service accepts.
         { "prompt longer than the context", new GenerateRequest { Prompt = string.Join(' ', Enumerable.Repeat("once upon a time", 800)) }, "prompt" },
         { "hint pushes prompt past the context", new GenerateRequest { Prompt = "Once upon a time", Hint = new Hint { Text = string.Join(' ', Enumerable.Repeat("the dog ran", 1000)) } }, "hint.text" },
         { "oversized input", new GenerateRequest { Prompt = new string('a', 200_001) }, "prompt" },

@@ -44,8 +44,8 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
             throw new RpcException(new Status(StatusCode.PermissionDenied, "a key may read only its own usage; admin keys may read any"));
         }
 
-        var from = request.StartTime is null ? (DateTimeOffset?)null : request.StartTime.ToDateTimeOffset();
-        var to = request.EndTime is null ? (DateTimeOffset?)null : request.EndTime.ToDateTimeOffset();
+        var from = ReadTime(request.StartTime, "start_time");
+        var to = ReadTime(request.EndTime, "end_time");
         if (from is { } f && to is { } t && t < f)
         {
             throw new Core.Errors.InvalidRequestException("end_time", "is before start_time");
@@ -64,6 +64,25 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
             Usd = r.Usd,
         }));
         return response;
+    }
+
+    // google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+    private const long MinTimestampSeconds = -62_135_596_800;
+    private const long MaxTimestampSeconds = 253_402_300_799;
+
+    private static DateTimeOffset? ReadTime(Timestamp? time, string field)
+    {
+        if (time is null)
+        {
+            return null;
+        }
+
+        if (time.Seconds is < MinTimestampSeconds or > MaxTimestampSeconds || time.Nanos is < 0 or > 999_999_999)
+        {
+            throw new Core.Errors.InvalidRequestException(field, $"is not a valid timestamp (seconds {time.Seconds}, nanos {time.Nanos}); it must lie in 0001-01-01..9999-12-31 with nanos in [0, 999999999]");
+        }
+
+        return time.ToDateTimeOffset();
     }
 
     private static string ApiKeyId(ServerCallContext context) =>

@@ -66,9 +66,21 @@ public sealed partial class AnswerPipeline(
             throw new InvalidRequestException("query", $"is {request.Query.Length} characters; the limit is {o.MaxQueryChars} (Orchestrator:MaxQueryChars)");
         }
 
-        if (request.Query.Contains('\uFFFD') || HasLoneSurrogate(request.Query))
+        // Invalid UTF-8 bytes are refused before this (MalformedMessageMiddleware, naming the field); a U+FFFD
+        // here is a character the client sent. Lone surrogates can only come from in-process callers.
+        if (HasLoneSurrogate(request.Query))
         {
-            throw new InvalidRequestException("query", "is not valid UTF-8");
+            throw new InvalidRequestException("query", "contains an unpaired surrogate");
+        }
+
+        if (request.TaskContext.Length > o.MaxTaskContextChars)
+        {
+            throw new InvalidRequestException("task_context", $"is {request.TaskContext.Length} characters; the limit is {o.MaxTaskContextChars} (Orchestrator:MaxTaskContextChars)");
+        }
+
+        if (HasLoneSurrogate(request.TaskContext))
+        {
+            throw new InvalidRequestException("task_context", "contains an unpaired surrogate");
         }
 
         var strategy = request.Strategy == Strategy.Unspecified ? Strategy.Reactive : request.Strategy;

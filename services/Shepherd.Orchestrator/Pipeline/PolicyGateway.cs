@@ -43,6 +43,7 @@ public sealed class PolicyGateway(PolicyService.PolicyServiceClient? client, IOp
                 context.Trace.PolicyBundleId = response.BundleId;
                 context.Trace.Alpha = response.Alpha;
                 context.Trace.EtaHint = response.EtaHint;
+                context.Trace.QueryLength = response.QueryLength;
                 return response;
             }
             catch (RpcException ex) when (ex.StatusCode is not StatusCode.Cancelled)

@@ -44,6 +44,11 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledge
             {
                 throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
             }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
+            {
+                // The slm names its own fields (messages[i].content); the caller sent a query, not messages.
+                throw new Core.Errors.InvalidRequestException("query", $"the prompt built from the query and task_context was refused by the slm-service ({ex.Status.Detail})");
+            }
         }
 
         var generated = response.Completions.Sum(c => (long)c.GeneratedTokens);

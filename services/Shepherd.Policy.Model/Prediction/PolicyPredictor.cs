@@ -21,7 +21,7 @@ public sealed record PolicyQuery(
 /// <param name="RouteToLlm">n &gt; η_hint.</param>
 /// <param name="Alpha">The α used.</param>
 /// <param name="EtaHint">The η_hint used.</param>
-public sealed record PolicyPrediction(double PHint, double HintLogit, double RawSize, int HintTokens, bool RouteToLlm, double Alpha, int EtaHint);
+public sealed record PolicyPrediction(double PHint, double HintLogit, double RawSize, int HintTokens, bool RouteToLlm, double Alpha, int EtaHint, int QueryTokens = 0);
 
 public sealed record PolicyPredictorOptions
 {
@@ -156,7 +156,7 @@ public sealed class PolicyPredictor : IDisposable
             var logit = (double)logits[i];
             var p = Network.Losses.Sigmoid(logit);
             var decision = PolicyDecisionRule.Decide(p, sizes[i], alpha, eta, Manifest.NMax);
-            predictions[i] = new PolicyPrediction(p, logit, sizes[i], decision.HintTokens, decision.RouteToLlm, alpha, eta);
+            predictions[i] = new PolicyPrediction(p, logit, sizes[i], decision.HintTokens, decision.RouteToLlm, alpha, eta, encoded.TokenCounts[i]);
         }
 
         return predictions;

@@ -92,6 +92,7 @@ public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicySe
         EtaHint = prediction.EtaHint,
         BundleId = predictor.BundleId,
         Mode = ToWire(predictor.Mode),
+        QueryLength = prediction.QueryTokens,
     };
 
     private static PolicyBundleInfo ToInfo(PolicyManifest manifest)

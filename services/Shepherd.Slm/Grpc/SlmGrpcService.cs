@@ -49,11 +49,7 @@ public sealed class SlmGrpcService(
 
     public override Task<TokenizeResponse> Tokenize(TokenizeRequest request, ServerCallContext context)
     {
-        if (request.Text.Length == 0)
-        {
-            throw new InvalidRequestException("text", "is empty");
-        }
-
+        inputs.RequireTokenizable("text", request.Text);
         var response = new TokenizeResponse();
         response.TokenIds.AddRange(model.Tokenize(request.Text, request.AddBos, special: false).Select(t => (int)t));
         return Task.FromResult(response);

@@ -134,6 +134,22 @@ public sealed class SlmInputBuilder(LlamaModel model, PromptRenderer renderer, I
         return new GenerationSpec(maxTokens, temperature, topP, seed, request.Stop.ToArray(), n);
     }
 
+    /// <summary>Text to tokenize as it is (Tokenize): non-empty, valid, and within <see cref="SlmOptions.MaxInputChars"/>.</summary>
+    public void RequireTokenizable(string field, string text)
+    {
+        if (text.Length == 0)
+        {
+            throw new InvalidRequestException(field, "is empty");
+        }
+
+        if (text.Length > options.Value.MaxInputChars)
+        {
+            throw new InvalidRequestException(field, $"is {text.Length} characters; the limit is {options.Value.MaxInputChars} (Slm:MaxInputChars)");
+        }
+
+        RequireValidUtf8(field, text);
+    }
+
     private static void RequireText(string field, string text)
     {
         if (string.IsNullOrWhiteSpace(text))
@@ -144,18 +160,14 @@ public sealed class SlmInputBuilder(LlamaModel model, PromptRenderer renderer, I
         RequireValidUtf8(field, text);
     }
 
-    // Protobuf decodes invalid UTF-8 in string fields to U+FFFD (or lone surrogates from JSON); neither is text
-    // a model should see, so both are rejected rather than silently altered.
+    // Invalid UTF-8 bytes never reach here: MalformedMessageMiddleware refuses them, naming the field. A
+    // U+FFFD in the text is a character the client sent (EF BF BD), so it is accepted. Lone surrogates cannot
+    // come from UTF-8 but can from in-process callers; they are not text a model should see.
     private static void RequireValidUtf8(string field, string text)
     {
         for (var i = 0; i < text.Length; i++)
         {
             var c = text[i];
-            if (c == '\uFFFD')
-            {
-                throw new InvalidRequestException(field, $"contains invalid UTF-8 (replacement character at {i})");
-            }
-
             if (char.IsHighSurrogate(c) && (i + 1 >= text.Length || !char.IsLowSurrogate(text[i + 1])))
             {
                 throw new InvalidRequestException(field, $"contains an unpaired surrogate at {i}");
