@@ -24,6 +24,8 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
 
     public string Model => llm.Model;
 
+    /// <summary>Who writes this LLM's answers (<see cref="ILlmClient.Source"/>).</summary>
+    public string Source => llm.Source;
 
     public static string PromptHash(string model, IReadOnlyList<CoreChatMessage> messages)
     {
@@ -55,7 +57,7 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
             completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens), cancellationToken);
             if (cache is not null)
             {
-                await cache.StoreAsync(llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
+                await cache.StoreAsync(llm.Source, llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
             }
         }
 
@@ -75,7 +77,7 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
             return null;
         }
 
-        var hit = await cache.LookupAsync(llm.Model, hash, tokens, allowCut, cancellationToken);
+        var hit = await cache.LookupAsync(llm.Source, llm.Model, hash, tokens, allowCut, cancellationToken);
         if (hit is not { } found)
         {
             return null;

@@ -63,7 +63,7 @@ public static class OrchestratorServiceCollectionExtensions
             var llm = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
             var address = string.IsNullOrWhiteSpace(llm.StandInAddress) ? sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress : llm.StandInAddress;
             var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(address);
-            return new StandInSlmClient(new SlmService.SlmServiceClient(channel));
+            return new StandInSlmClient(new SlmService.SlmServiceClient(channel), address);
         });
         services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
             ? ActivatorUtilities.CreateInstance<StandInLlmClient>(sp)
@@ -93,7 +93,7 @@ public static class OrchestratorServiceCollectionExtensions
 }
 
 /// <summary>Says at start-up which LLM answers (a real endpoint or the stand-in) and where the ledger lives.</summary>
-internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, ILogger<StartupReport> logger) : IHostedService
+internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -108,6 +108,11 @@ internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmO
         }
 
         OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
+        if (storage.Value.HintCacheEnabled && services.GetRequiredService<HintCache>().DiscardedLegacyEntries is > 0 and var discarded)
+        {
+            OrchestratorLog.DiscardedLegacyHintCache(logger, discarded);
+        }
+
         return Task.CompletedTask;
     }
 

@@ -29,5 +29,11 @@ public interface ILlmClient
     /// <summary>True for the local llama.cpp stand-in used when no key is configured.</summary>
     bool IsStandIn { get; }
 
+    /// <summary>
+    /// Who writes the answers: the endpoint's base URL, or "stand-in:" and the address of the slm-service playing the
+    /// LLM. Part of the hint cache key, so one source's answers are never served as another's.
+    /// </summary>
+    string Source { get; }
+
     Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken);
 }

@@ -48,6 +48,8 @@ public sealed class OpenAiChatClient : ILlmClient
 
     public bool IsStandIn => false;
 
+    public string Source => LlmSources.Endpoint(_options.BaseUrl);
+
     public async Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken)
     {
         var attempt = 0;

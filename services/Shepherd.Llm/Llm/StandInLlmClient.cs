@@ -15,6 +15,8 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
 
     public bool IsStandIn => true;
 
+    public string Source => LlmSources.StandIn(client.Address);
+
     public async Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken)
     {
         var generate = new GenerateRequest { MaxTokens = Math.Min(request.MaxTokens, 4096), Temperature = 0, N = 1 };
@@ -37,8 +39,24 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
     }
 }
 
-/// <summary>The gRPC client of the slm-service that plays the LLM.</summary>
-public sealed class StandInSlmClient(SlmService.SlmServiceClient client)
+/// <summary>The gRPC client of the slm-service that plays the LLM, and its address ("" when not known).</summary>
+public sealed class StandInSlmClient(SlmService.SlmServiceClient client, string address = "")
 {
     public SlmService.SlmServiceClient Client { get; } = client;
+
+    public string Address { get; } = address;
+}
+
+/// <summary>The <see cref="ILlmClient.Source"/> of each kind of LLM, normalised so one place cannot be spelt two ways.</summary>
+public static class LlmSources
+{
+    public static string Endpoint(string baseUrl) => Normalize(baseUrl);
+
+    public static string StandIn(string address) => "stand-in:" + (address.Length == 0 ? "slm-service" : Normalize(address));
+
+    /// <summary>scheme://host:port/path, lower-case host, no trailing slash; text that is not a URL, trimmed.</summary>
+    public static string Normalize(string address) =>
+        Uri.TryCreate(address.Trim(), UriKind.Absolute, out var uri)
+            ? $"{uri.Scheme}://{uri.Host.ToLowerInvariant()}:{uri.Port}{uri.AbsolutePath.TrimEnd('/')}"
+            : address.Trim();
 }
