@@ -23,16 +23,21 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
         generate.Messages.AddRange(request.Messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
         try
         {
+            var cap = DateTime.UtcNow.AddSeconds(options.Value.TimeoutSeconds);
             var response = await client.Client.GenerateAsync(
                 generate,
-                deadline: DateTime.UtcNow.AddSeconds(options.Value.TimeoutSeconds),
+                deadline: request.Deadline is { } deadline && deadline < cap ? deadline : cap,
                 cancellationToken: cancellationToken);
             var completion = response.Completions[0];
             return new LlmCompletion(
                 completion.Text, Model, response.PromptTokens, completion.GeneratedTokens,
                 Complete: completion.FinishReason == FinishReason.Stop, StandIn: true, Cached: false, Attempts: 1);
         }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown)
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
+        {
+            throw new LlmUnavailableException("LLM stand-in overloaded (ResourceExhausted)", ex) { Overloaded = true, RetryAfter = RetryAdvice.From(ex) };
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
         {
             throw new LlmUnavailableException($"LLM stand-in unavailable ({ex.StatusCode})", ex);
         }
