@@ -25,7 +25,7 @@ public static class PaidLlmFactory
         var options = Options.Create(llm);
         var key = new LlmApiKey(options);
         ILlmClient client = key.Value is null
-            ? new StandInLlmClient(new StandInSlmClient(slm), options)
+            ? new StandInLlmClient(new StandInSlmClient(slm, llm.StandInAddress), options)
             : new OpenAiChatClient(new HttpClient(), options, key, new LlmMetrics(), loggers.CreateLogger<OpenAiChatClient>(), TimeProvider.System);
         var cache = storage.HintCacheEnabled
             ? new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), TimeProvider.System)

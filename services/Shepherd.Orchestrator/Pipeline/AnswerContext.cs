@@ -24,6 +24,7 @@ public sealed class AnswerContext(
     Action<string>? textSink)
 {
     private readonly Dictionary<(string Model, string Role), ModelUsage> _usage = [];
+    private readonly HashSet<string> _overloaded = [];
 
     public string RequestId { get; } = requestId;
 
@@ -48,6 +49,12 @@ public sealed class AnswerContext(
 
     /// <summary>η_hint requested by the caller; null lets the bundle's apply.</summary>
     public int? EtaOverride { get; init; }
+
+    /// <summary>The caller's deadline (UTC); DateTime.MaxValue when the caller set none.</summary>
+    public DateTime Deadline { get; init; } = DateTime.MaxValue;
+
+    /// <summary>The longest wait a service that refused this request for load asked for; null when none refused.</summary>
+    public TimeSpan? RetryAfter { get; private set; }
 
     /// <summary>Receives the final stage's text as it is generated (AnswerStream); null for unary calls.</summary>
     public Action<string>? TextSink { get; } = textSink;
@@ -79,6 +86,26 @@ public sealed class AnswerContext(
         Degradations.Add(reason);
         Trace.FallbackReason = Trace.FallbackReason.Length == 0 ? reason : $"{Trace.FallbackReason}; {reason}";
     }
+
+    /// <summary>A downstream call's deadline: the caller's remaining deadline, capped per hop.</summary>
+    public DateTime DeadlineFor(TimeSpan cap, TimeProvider time)
+    {
+        var capped = time.GetUtcNow().UtcDateTime + cap;
+        return Deadline < capped ? Deadline : capped;
+    }
+
+    /// <summary>
+    /// Records that the service at <paramref name="endpoint"/> refused this request for load. No fallback of this
+    /// request calls it again (<see cref="IsOverloaded"/>): when the stand-in LLM is the slm-service, its refusal
+    /// must not turn into a second request to it.
+    /// </summary>
+    public void MarkOverloaded(string endpoint, TimeSpan retryAfter)
+    {
+        _overloaded.Add(endpoint);
+        RetryAfter = RetryAfter is { } known && known > retryAfter ? known : retryAfter;
+    }
+
+    public bool IsOverloaded(string endpoint) => _overloaded.Contains(endpoint);
 
     public void AddCost(CostBreakdown cost) => Cost = Cost.Add(cost);
 

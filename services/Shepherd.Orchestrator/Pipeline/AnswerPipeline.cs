@@ -21,9 +21,10 @@ public sealed partial class AnswerPipeline(
 
     private readonly Dictionary<Strategy, IAnswerStrategy> _strategies = strategies.ToDictionary(s => s.Kind);
 
-    public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, CancellationToken cancellationToken)
+    /// <param name="deadline">The caller's deadline (UTC; DateTime.MaxValue for none): every downstream call gets what remains of it, capped per hop.</param>
+    public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline, CancellationToken cancellationToken)
     {
-        var context = CreateContext(request, apiKeyId, textSink);
+        var context = CreateContext(request, apiKeyId, textSink, deadline);
         var outcome = await _strategies[context.Strategy].RunAsync(context, cancellationToken);
         var extracted = context.Task.Extract(outcome.Text, context.Item);
         OrchestratorLog.Answered(logger, context.RequestId, apiKeyId, context.StrategyName, string.Join('>', context.Path), context.Cost.TotalUsd, context.LlmStandIn, context.Degradations.Count > 0);
@@ -53,7 +54,7 @@ public sealed partial class AnswerPipeline(
         return response;
     }
 
-    private AnswerContext CreateContext(AnswerRequest request, string apiKeyId, Action<string>? textSink)
+    private AnswerContext CreateContext(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline)
     {
         var o = options.Value;
         if (string.IsNullOrWhiteSpace(request.Query))
@@ -148,6 +149,7 @@ public sealed partial class AnswerPipeline(
         {
             AlphaOverride = request.HasAlpha ? request.Alpha : null,
             EtaOverride = request.HasEtaHint ? request.EtaHint : null,
+            Deadline = deadline,
         };
     }
 

@@ -4,10 +4,19 @@ using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 
 namespace Shepherd.Orchestrator.Pipeline;
 
-/// <summary>The LLM as one Answer sees it: <see cref="PaidLlm"/> plus the answer's usage, cost, path and budget.</summary>
-public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
+/// <summary>
+/// The LLM as one Answer sees it: <see cref="PaidLlm"/> plus the answer's usage, cost, path, budget and deadline.
+/// A stand-in that shares the slm-service's address is not asked after that service refused the request for load.
+/// </summary>
+public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options, IOptions<OrchestratorOptions> orchestrator)
 {
     public bool IsStandIn => llm.IsStandIn;
+
+    /// <summary>The service that answers, normalised as <see cref="SlmGateway.Endpoint"/> is: the stand-in's slm-service, or the endpoint.</summary>
+    public string Endpoint { get; } = LlmSources.Normalize(
+        !llm.IsStandIn ? options.Value.BaseUrl
+        : string.IsNullOrWhiteSpace(options.Value.StandInAddress) ? orchestrator.Value.SlmAddress
+        : options.Value.StandInAddress);
 
 
     /// <summary>The first n tokens of the LLM's answer (max_completion_tokens = n).</summary>
@@ -20,6 +29,11 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
 
     private async Task<LlmCompletion> CompleteAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, string stage, CancellationToken cancellationToken)
     {
+        if (context.IsOverloaded(Endpoint))
+        {
+            throw new LlmUnavailableException("the stand-in LLM is the slm-service that refused this request for load; not asked") { Overloaded = true };
+        }
+
         context.LlmStandIn |= llm.IsStandIn;
         LlmCompletion completion;
         Core.Cost.CostBreakdown cost;
@@ -27,8 +41,17 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
         using (context.Stage(stage))
         {
             var remaining = context.BudgetUsd is { } budget ? budget - context.Cost.TotalUsd : (double?)null;
-            (completion, cost, list) = await llm.CompleteAsync(
-                messages, tokens, new LedgerTag(context.RequestId, context.ApiKeyId, context.StrategyName), remaining, allowCut: true, cancellationToken);
+            try
+            {
+                (completion, cost, list) = await llm.CompleteAsync(
+                    messages, tokens, new LedgerTag(context.RequestId, context.ApiKeyId, context.StrategyName), remaining, allowCut: true, cancellationToken,
+                    context.Deadline == DateTime.MaxValue ? null : context.Deadline);
+            }
+            catch (LlmUnavailableException ex) when (ex.Overloaded)
+            {
+                context.MarkOverloaded(Endpoint, ex.RetryAfter ?? TimeSpan.FromSeconds(orchestrator.Value.OverloadRetryAfterSeconds));
+                throw;
+            }
         }
 
         context.AddCost(cost);

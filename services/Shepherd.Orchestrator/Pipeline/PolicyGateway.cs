@@ -37,7 +37,7 @@ public sealed class PolicyGateway(PolicyService.PolicyServiceClient? client, IOp
             try
             {
                 var response = await client.PredictAsync(
-                    request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(options.Value.DownstreamTimeoutSeconds), cancellationToken: cancellationToken);
+                    request, deadline: context.DeadlineFor(TimeSpan.FromSeconds(options.Value.DownstreamTimeoutSeconds), time), cancellationToken: cancellationToken);
                 context.Trace.PHint = response.PHint;
                 context.Trace.RawSize = response.RawSize;
                 context.Trace.PolicyBundleId = response.BundleId;

@@ -2,6 +2,7 @@ using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
+using Shepherd.Llm;
 using Shepherd.Llm.Storage;
 using CostBreakdown = Shepherd.Core.Cost.CostBreakdown;
 using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
@@ -9,9 +10,16 @@ using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 namespace Shepherd.Orchestrator.Pipeline;
 
 /// <summary>The slm-service is down, overloaded or timed out.</summary>
-public sealed class SlmUnavailableException(string reason, Exception? inner = null) : Exception(reason, inner);
+public sealed class SlmUnavailableException(string reason, Exception? inner = null) : Exception(reason, inner)
+{
+    /// <summary>It refused for load (RESOURCE_EXHAUSTED): asking it again now only adds load.</summary>
+    public bool Overloaded { get; init; }
+}
 
-/// <summary>Calls the slm-service with a deadline and the caller's cancellation, and books usage, cost and ledger.</summary>
+/// <summary>
+/// Calls the slm-service with the caller's remaining deadline (capped by Orchestrator:DownstreamTimeoutSeconds) and
+/// cancellation, and books usage, cost and ledger. A refusal for load is remembered for the rest of the request.
+/// </summary>
 public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledger, IOptions<OrchestratorOptions> options, TimeProvider time)
 {
     private readonly OrchestratorOptions _options = options.Value;
@@ -19,9 +27,17 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledge
 
     public SlmService.SlmServiceClient Client => client;
 
+    /// <summary>Where the slm-service is, normalised (<see cref="LlmSources.Normalize"/>) to compare with the stand-in LLM's address.</summary>
+    public string Endpoint { get; } = LlmSources.Normalize(options.Value.SlmAddress);
+
     /// <summary>n samples of one prompt in one batched call (they share the prefill).</summary>
     public async Task<GenerateResponse> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, string stage, bool final, CancellationToken cancellationToken)
     {
+        if (context.IsOverloaded(Endpoint))
+        {
+            throw new SlmUnavailableException("slm-service refused this request for load already; not asked again") { Overloaded = true };
+        }
+
         var request = new GenerateRequest
         {
             MaxTokens = _options.SlmMaxTokens,
@@ -30,7 +46,7 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledge
             N = n,
         };
         request.Messages.AddRange(messages.Select(m => new Contracts.V1.ChatMessage { Role = m.Role, Content = m.Content }));
-        var deadline = time.GetUtcNow().UtcDateTime.AddSeconds(_options.DownstreamTimeoutSeconds);
+        var deadline = context.DeadlineFor(TimeSpan.FromSeconds(_options.DownstreamTimeoutSeconds), time);
         GenerateResponse response;
         using (context.Stage(stage))
         {
@@ -40,7 +56,17 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledge
                     ? await StreamAsync(request, sink, deadline, cancellationToken)
                     : await client.GenerateAsync(request, deadline: deadline, cancellationToken: cancellationToken);
             }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown)
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
+            {
+                context.MarkOverloaded(Endpoint, RetryAdvice.From(ex) ?? TimeSpan.FromSeconds(_options.OverloadRetryAfterSeconds));
+                throw new SlmUnavailableException($"slm-service overloaded ({ex.StatusCode})", ex) { Overloaded = true };
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.DeadlineExceeded && deadline == context.Deadline)
+            {
+                // The call ran under the caller's own deadline, and it ran out: no fallback can help, and none is tried.
+                throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the request's deadline passed while the slm-service was working on it"));
+            }
+            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
             {
                 throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
             }

@@ -22,7 +22,10 @@ public interface IAnswerStrategy
 /// The steps every strategy is built from, with the documented fallbacks (README, "Failures"):
 /// - LLM unavailable: Llm:OnFailure "degrade" answers with the SLM (flagged degraded), "fail" answers UNAVAILABLE;
 /// - policy unavailable: the agreement cascade (K samples; consensus, else the LLM's answer), flagged degraded;
-/// - SLM unavailable: the LLM's full answer, flagged degraded (the slm strategy answers UNAVAILABLE).
+/// - SLM unavailable: the LLM's full answer, flagged degraded (the slm strategy answers UNAVAILABLE);
+/// - a service refused for load (RESOURCE_EXHAUSTED): it is not called again for this request (the gateways see to
+///   that, which rules out the stand-in LLM when it is the slm-service); when no fallback is left the answer is
+///   RESOURCE_EXHAUSTED with the retry advice, not UNAVAILABLE.
 /// </summary>
 public abstract class StrategyBase(SlmGateway slm, LlmGateway llm, PolicyGateway policy, IOptions<LlmOptions> llmOptions) : IAnswerStrategy
 {
@@ -45,10 +48,22 @@ public abstract class StrategyBase(SlmGateway slm, LlmGateway llm, PolicyGateway
             context.Degrade($"slm unavailable ({ex.Message}); answered by the LLM");
             return await LlmAnswerOrFailAsync(context, ex, cancellationToken);
         }
+        catch (SlmUnavailableException ex) when (ex.Overloaded)
+        {
+            throw Overloaded(context, "the slm-service", ex);
+        }
         catch (SlmUnavailableException ex)
         {
             throw new DependencyUnavailableException("slm", ex.Message, ex);
         }
+    }
+
+    /// <summary>RESOURCE_EXHAUSTED for the client, with the retry advice in the message and the status.</summary>
+    private static CapacityExceededException Overloaded(AnswerContext context, string what, Exception inner)
+    {
+        var wait = context.RetryAfter ?? TimeSpan.FromSeconds(1);
+        return new CapacityExceededException(
+            $"{what} is overloaded and refused this request; retry after {Math.Max(1, Math.Ceiling(wait.TotalSeconds))} s", wait, inner);
     }
 
     protected abstract Task<StrategyOutcome> ExecuteAsync(AnswerContext context, CancellationToken cancellationToken);
@@ -92,7 +107,7 @@ public abstract class StrategyBase(SlmGateway slm, LlmGateway llm, PolicyGateway
         }
         catch (LlmUnavailableException ex)
         {
-            FailIfConfigured(ex);
+            FailIfConfigured(context, ex);
             context.Degrade($"llm unavailable ({ex.Message}); answered by the SLM");
             if (samples is not null)
             {
@@ -131,7 +146,7 @@ public abstract class StrategyBase(SlmGateway slm, LlmGateway llm, PolicyGateway
         }
         catch (LlmUnavailableException ex)
         {
-            FailIfConfigured(ex);
+            FailIfConfigured(context, ex);
             context.Degrade($"llm unavailable for the hint ({ex.Message}); the SLM answered alone");
             return await SlmAnswerAsync(context, null, cancellationToken);
         }
@@ -178,17 +193,21 @@ public abstract class StrategyBase(SlmGateway slm, LlmGateway llm, PolicyGateway
             context.TextSink?.Invoke(answer.Text);
             return new StrategyOutcome(answer.Text, "llm");
         }
+        catch (LlmUnavailableException ex) when (ex.Overloaded || cause is SlmUnavailableException { Overloaded: true })
+        {
+            throw Overloaded(context, ex.Overloaded ? "the LLM" : "the slm-service", ex);
+        }
         catch (LlmUnavailableException ex)
         {
             throw new DependencyUnavailableException("slm+llm", $"neither model is available: {cause.Message}; {ex.Message}", ex);
         }
     }
 
-    private void FailIfConfigured(LlmUnavailableException ex)
+    private void FailIfConfigured(AnswerContext context, LlmUnavailableException ex)
     {
         if (llmOptions.Value.OnFailure == "fail")
         {
-            throw new DependencyUnavailableException("llm", ex.Message, ex);
+            throw ex.Overloaded ? Overloaded(context, "the LLM", ex) : new DependencyUnavailableException("llm", ex.Message, ex);
         }
     }
 }
