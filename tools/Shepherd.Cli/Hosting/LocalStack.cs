@@ -89,6 +89,22 @@ public sealed class LocalStack : IAsyncDisposable
         return (proactive, reactive);
     }
 
+    /// <summary>The first service to exit on its own, or null when <paramref name="cancellationToken"/> fires first.</summary>
+    public async Task<ServiceProcess?> WaitForAnyExitAsync(CancellationToken cancellationToken)
+    {
+        var exits = _services.Select(s => s.WaitForExitAsync(cancellationToken)).ToArray();
+        try
+        {
+            await Task.WhenAny(exits).Unwrap();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        return cancellationToken.IsCancellationRequested ? null : _services.FirstOrDefault(s => s.ExitCode is not null);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var service in Enumerable.Reverse(_services))
@@ -104,7 +120,7 @@ public sealed class LocalStack : IAsyncDisposable
     private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, CancellationToken cancellationToken)
     {
         var model = modelPath ?? ShepherdPaths.FixtureModel
-            ?? throw new InvalidOperationException("no SLM model: pass --model or run scripts/fetch-fixtures.sh");
+            ?? throw new InvalidOperationException(MissingFixtures.Model);
         var (proactive, reactive) = EnsureDemoBundles(Home);
         ApiKey = DevApiKey(Home);
         var timeout = TimeSpan.FromSeconds(90);
