@@ -55,12 +55,13 @@ public sealed class LocalStack : IAsyncDisposable
         return File.ReadAllText(path).Trim();
     }
 
-    public static async Task<LocalStack> StartAsync(StackPorts ports, string? modelPath, string? home, IReadOnlyDictionary<string, string>? orchestratorSettings, CancellationToken cancellationToken)
+    /// <param name="edgeSettings">Edge environment overrides (e.g. the dev key's <c>Edge__ApiKeys__0__PermitsPerSecond</c>).</param>
+    public static async Task<LocalStack> StartAsync(StackPorts ports, string? modelPath, string? home, IReadOnlyDictionary<string, string>? orchestratorSettings, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? edgeSettings = null)
     {
         var stack = new LocalStack(home ?? DefaultHome);
         try
         {
-            await stack.StartCoreAsync(ports, modelPath, orchestratorSettings ?? new Dictionary<string, string>(), cancellationToken);
+            await stack.StartCoreAsync(ports, modelPath, orchestratorSettings ?? new Dictionary<string, string>(), edgeSettings ?? new Dictionary<string, string>(), cancellationToken);
             return stack;
         }
         catch
@@ -117,7 +118,7 @@ public sealed class LocalStack : IAsyncDisposable
 
     private static string Port(int port) => (port == 0 ? ServiceProcess.FreePort() : port).ToString(CultureInfo.InvariantCulture);
 
-    private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, CancellationToken cancellationToken)
+    private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, IReadOnlyDictionary<string, string> edgeSettings, CancellationToken cancellationToken)
     {
         var model = modelPath ?? ShepherdPaths.FixtureModel
             ?? throw new InvalidOperationException(MissingFixtures.Model);
@@ -144,7 +145,7 @@ public sealed class LocalStack : IAsyncDisposable
 
         var orchestrator = await StartAsync("Shepherd.Orchestrator", int.Parse(Port(ports.Orchestrator), CultureInfo.InvariantCulture), orchestratorEnvironment, timeout, cancellationToken);
         OrchestratorAddress = orchestrator.Address;
-        var edge = await StartAsync("Shepherd.Edge", int.Parse(Port(ports.Edge), CultureInfo.InvariantCulture), new Dictionary<string, string>
+        var edgeEnvironment = new Dictionary<string, string>
         {
             ["Edge__ApiKeys__0__Id"] = "dev",
             ["Edge__ApiKeys__0__Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey))),
@@ -154,7 +155,13 @@ public sealed class LocalStack : IAsyncDisposable
             ["ReverseProxy__Clusters__orchestrator__Destinations__d1__Address"] = orchestrator.Address.ToString(),
             ["ReverseProxy__Clusters__slm__Destinations__d1__Address"] = slm.Address.ToString(),
             ["ReverseProxy__Clusters__policy__Destinations__d1__Address"] = policy.Address.ToString(),
-        }, timeout, cancellationToken);
+        };
+        foreach (var (key, value) in edgeSettings)
+        {
+            edgeEnvironment[key] = value;
+        }
+
+        var edge = await StartAsync("Shepherd.Edge", int.Parse(Port(ports.Edge), CultureInfo.InvariantCulture), edgeEnvironment, timeout, cancellationToken);
         EdgeAddress = edge.Address;
     }
 
