@@ -11,7 +11,9 @@ switch (which)
     case "replay": return await ReplayBench.RunAsync(rest, Console.Out);
     case "answer":
         return await AnswerBench.RunAsync(rest, Console.Out);
+    case "load":
+        return await LoadBench.RunAsync(rest, Console.Out);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, replay, load");
         return 2;
 }

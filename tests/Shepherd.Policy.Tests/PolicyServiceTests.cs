@@ -85,8 +85,8 @@ public sealed class PolicyServiceTests(PolicyFixture fixture) : IAsyncLifetime
         {
             var single = await _service.Client.PredictAsync(batch.Requests[i]);
             Assert.Equal(single.BundleId, response.Predictions[i].BundleId);
-            Assert.Equal(single.PHint, response.Predictions[i].PHint, 5);
-            Assert.Equal(single.RawSize, response.Predictions[i].RawSize, 4);
+            Assert.Equal(single.PHint, response.Predictions[i].PHint, tolerance: 1e-5);
+            Assert.Equal(single.RawSize, response.Predictions[i].RawSize, tolerance: 1e-4);
         }
     }
 
@@ -104,7 +104,7 @@ public sealed class PolicyServiceTests(PolicyFixture fixture) : IAsyncLifetime
 
         for (var i = 0; i < queries.Length; i++)
         {
-            Assert.Equal(sequential[i].PHint, concurrent[i].PHint, 5);
+            Assert.Equal(sequential[i].PHint, concurrent[i].PHint, tolerance: 1e-5);
             Assert.Equal(sequential[i].HintTokens, concurrent[i].HintTokens);
         }
     }

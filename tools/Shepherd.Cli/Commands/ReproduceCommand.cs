@@ -41,7 +41,7 @@ public static class ReproduceCommand
             var directory = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(LocalStack.DefaultHome, "reproduce", name));
             Directory.CreateDirectory(directory);
             var standIn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GROQ_API_KEY"));
-            var modelPath = parse.GetValue(model) ?? ShepherdPaths.FixtureModel ?? throw new InvalidOperationException("no SLM model: pass --model or fetch the fixtures");
+            var modelPath = parse.GetValue(model) ?? ShepherdPaths.FixtureModel ?? throw new InvalidOperationException(MissingFixtures.Model);
             var toyModel = Path.GetFileName(modelPath).StartsWith("stories", StringComparison.OrdinalIgnoreCase);
             if (standIn || toyModel)
             {
