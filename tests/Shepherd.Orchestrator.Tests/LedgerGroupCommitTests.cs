@@ -10,7 +10,8 @@ namespace Shepherd.Orchestrator.Tests;
 /// The ledger's group commit on a real SQLite file (and a real PostgreSQL where SHEPHERD_TEST_POSTGRES names one):
 /// concurrent writers each committed exactly once, a failed commit failing only its own batch, backpressure, and a
 /// dispose that commits what is queued. Batches are made deterministic by holding SQLite's write lock from a second
-/// connection: the writer then blocks inside a commit while the next rows queue behind it.
+/// connection: the writer then blocks inside a commit while the next rows queue behind it. The first row of each such
+/// test is written from another thread, since a writer that finds no commit running commits inline.
 /// </summary>
 public sealed class LedgerGroupCommitTests : IDisposable
 {
@@ -70,8 +71,8 @@ public sealed class LedgerGroupCommitTests : IDisposable
 
         // The first row's batch blocks on the held lock; the next three queue behind it and form one batch.
         await ExecuteAsync(holder, "BEGIN IMMEDIATE;");
-        var first = ledger.RecordAsync(Entry("first"), CancellationToken.None);
-        await WaitUntilAsync(() => ledger.Queued == 0);
+        var first = Task.Run(() => ledger.RecordAsync(Entry("first"), CancellationToken.None));
+        await WaitUntilAsync(() => ledger.Committing && ledger.Queued == 0);
         var poison = ledger.RecordAsync(Entry("poison"), CancellationToken.None);
         var second = ledger.RecordAsync(Entry("second"), CancellationToken.None);
         var third = ledger.RecordAsync(Entry("third"), CancellationToken.None);
@@ -99,8 +100,8 @@ public sealed class LedgerGroupCommitTests : IDisposable
         var ledger = new SqliteLedger(DatabasePath);
         await using var holder = await OpenHolderAsync();
         await ExecuteAsync(holder, "BEGIN IMMEDIATE;");
-        var writes = new List<Task> { ledger.RecordAsync(Entry("r0"), CancellationToken.None) };
-        await WaitUntilAsync(() => ledger.Queued == 0);
+        var writes = new List<Task> { Task.Run(() => ledger.RecordAsync(Entry("r0"), CancellationToken.None)) };
+        await WaitUntilAsync(() => ledger.Committing && ledger.Queued == 0);
         writes.AddRange(Enumerable.Range(1, 10).Select(i => ledger.RecordAsync(Entry($"r{i}"), CancellationToken.None)));
 
         var disposing = ledger.DisposeAsync().AsTask();
@@ -121,8 +122,8 @@ public sealed class LedgerGroupCommitTests : IDisposable
         await using var ledger = new SqliteLedger(DatabasePath, queueCapacity: 2, maxBatch: 1);
         await using var holder = await OpenHolderAsync();
         await ExecuteAsync(holder, "BEGIN IMMEDIATE;");
-        var first = ledger.RecordAsync(Entry("a"), CancellationToken.None);
-        await WaitUntilAsync(() => ledger.Queued == 0);
+        var first = Task.Run(() => ledger.RecordAsync(Entry("a"), CancellationToken.None));
+        await WaitUntilAsync(() => ledger.Committing && ledger.Queued == 0);
         var queued = new[] { ledger.RecordAsync(Entry("b"), CancellationToken.None), ledger.RecordAsync(Entry("c"), CancellationToken.None) };
         using var giveUp = new CancellationTokenSource();
         var waiting = ledger.RecordAsync(Entry("d"), giveUp.Token);

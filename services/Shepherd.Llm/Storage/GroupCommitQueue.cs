@@ -1,24 +1,31 @@
-using System.Threading.Channels;
 using Shepherd.Core.Errors;
 
 namespace Shepherd.Llm.Storage;
 
 /// <summary>
-/// Group commit: callers queue items and wait; one writer loop takes whatever has queued (up to a batch) and commits
-/// it in one go, so N concurrent writers pay one transaction and one fsync instead of N. A caller's task completes
-/// only after the commit that holds its item returned, so a success is durable. While a batch commits the next one
-/// fills up, so there is no timer and a lone writer waits for its own commit only. The queue is bounded: when it is
-/// full, writers wait to enter it (backpressure), and a writer that gives up while waiting has queued nothing.
+/// Group commit: callers queue items and wait; one committer at a time takes whatever has queued (up to a batch) and
+/// commits it in one go, so N concurrent writers pay one transaction and one fsync instead of N. A caller's task
+/// completes only after the commit that holds its item returned, so a success is durable. While a batch commits the
+/// next one fills up, so there is no timer. A caller that finds no commit running commits its own batch inline (a
+/// lone writer pays no thread hand-off); if more queued meanwhile, a background loop takes over until the queue is
+/// empty. The queue is bounded: when it is full, writers wait to enter it (backpressure), and a writer that gives up
+/// while waiting has queued nothing.
 /// </summary>
 internal sealed class GroupCommitQueue<T> : IAsyncDisposable
 {
-    private readonly Channel<Pending> _queue;
+    private readonly Lock _lock = new();
+    private readonly Queue<Pending> _queue = new();
+    private readonly SemaphoreSlim _room;
     private readonly Func<IReadOnlyList<T>, Task> _commit;
     private readonly string _name;
     private readonly int _maxBatch;
-    private readonly Task _writer;
+    private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <param name="commit">Commits a batch durably or throws; called by one loop, never concurrently.</param>
+    // Invariant (under _lock): when no commit is running, the queue is empty.
+    private bool _committing;
+    private bool _closed;
+
+    /// <param name="commit">Commits a batch durably or throws; never called concurrently.</param>
     public GroupCommitQueue(string name, Func<IReadOnlyList<T>, Task> commit, int capacity, int maxBatch)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
@@ -26,19 +33,32 @@ internal sealed class GroupCommitQueue<T> : IAsyncDisposable
         _name = name;
         _commit = commit;
         _maxBatch = maxBatch;
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(capacity)
-        {
-            FullMode = BoundedChannelFullMode.Wait,
-            SingleReader = true,
-        });
-        _writer = Task.Run(WriteAsync);
+        _room = new SemaphoreSlim(capacity, capacity);
     }
 
-    /// <summary>Items queued and not yet taken by the writer loop.</summary>
-    public int Queued => _queue.Reader.Count;
+    /// <summary>Items queued and not yet taken into a batch.</summary>
+    public int Queued
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _queue.Count;
+            }
+        }
+    }
 
-    /// <summary>Batches committed so far (failed ones not counted).</summary>
-    public long Commits { get; private set; }
+    /// <summary>Whether a batch is being committed (or more are about to be).</summary>
+    public bool Committing
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _committing;
+            }
+        }
+    }
 
     /// <summary>
     /// Completes once <paramref name="item"/> is committed. <paramref name="cancellationToken"/> applies only while
@@ -46,61 +66,117 @@ internal sealed class GroupCommitQueue<T> : IAsyncDisposable
     /// </summary>
     public async Task AddAsync(T item, CancellationToken cancellationToken)
     {
-        var pending = new Pending(item);
-        try
+        if (Volatile.Read(ref _closed))
         {
-            await _queue.Writer.WriteAsync(pending, cancellationToken);
+            throw Closed();
         }
-        catch (ChannelClosedException)
+
+        await _room.WaitAsync(cancellationToken);
+        var pending = new Pending(item);
+        bool lead;
+        lock (_lock)
         {
-            throw new ObjectDisposedException(_name, $"{_name} is shut down; the row was not written");
+            if (_closed)
+            {
+                _room.Release();
+                throw Closed();
+            }
+
+            _queue.Enqueue(pending);
+            lead = !_committing;
+            _committing = true;
+        }
+
+        if (lead)
+        {
+            // The queue was empty, so this caller's item is in the first batch.
+            await CommitNextAsync();
+            if (MoreQueued())
+            {
+                _ = Task.Run(DrainAsync);
+            }
         }
 
         await pending.Done.Task;
     }
 
-    /// <summary>Stops taking items, commits everything already queued, then returns.</summary>
+    /// <summary>Refuses new items, commits everything already queued, then returns.</summary>
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _writer;
+        lock (_lock)
+        {
+            _closed = true;
+            if (!_committing)
+            {
+                _drained.TrySetResult();
+            }
+        }
+
+        await _drained.Task;
     }
 
-    private async Task WriteAsync()
+    private ObjectDisposedException Closed() => new(_name, $"{_name} is shut down; the row was not written");
+
+    private async Task DrainAsync()
     {
-        var batch = new List<Pending>(_maxBatch);
-        var items = new List<T>(_maxBatch);
-        while (await _queue.Reader.WaitToReadAsync())
+        do
         {
-            while (batch.Count < _maxBatch && _queue.Reader.TryRead(out var pending))
+            await CommitNextAsync();
+        }
+        while (MoreQueued());
+    }
+
+    /// <summary>After a batch: true when more is queued (the caller goes on committing), else the committer stops.</summary>
+    private bool MoreQueued()
+    {
+        lock (_lock)
+        {
+            if (_queue.Count > 0)
             {
-                batch.Add(pending);
-                items.Add(pending.Item);
+                return true;
             }
 
-            try
+            _committing = false;
+            if (_closed)
             {
-                await _commit(items);
-                Commits++;
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetResult();
-                }
-            }
-            catch (Exception ex)
-            {
-                // Only this batch's callers fail; the loop goes on with the next batch. The message names no
-                // database detail (it reaches clients); the inner exception carries it to the logs.
-                var error = new DependencyUnavailableException(
-                    _name, $"the commit of a batch of {batch.Count} row(s), this call's among them, failed", ex);
-                foreach (var pending in batch)
-                {
-                    pending.Done.TrySetException(error);
-                }
+                _drained.TrySetResult();
             }
 
-            batch.Clear();
-            items.Clear();
+            return false;
+        }
+    }
+
+    private async Task CommitNextAsync()
+    {
+        Pending[] batch;
+        lock (_lock)
+        {
+            batch = new Pending[Math.Min(_maxBatch, _queue.Count)];
+            for (var i = 0; i < batch.Length; i++)
+            {
+                batch[i] = _queue.Dequeue();
+            }
+        }
+
+        _room.Release(batch.Length);
+        try
+        {
+            await _commit(Array.ConvertAll(batch, p => p.Item));
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetResult();
+            }
+        }
+        catch (Exception ex)
+        {
+            // Only this batch's callers fail; the next batch is tried afresh. The message names no database detail
+            // (it reaches clients as UNAVAILABLE); the inner exception carries it to the logs.
+            var error = new DependencyUnavailableException(
+                _name, $"the commit of a batch of {batch.Length} row(s), this call's among them, failed", ex);
+            foreach (var pending in batch)
+            {
+                pending.Done.TrySetException(error);
+            }
         }
     }
 
@@ -108,7 +184,7 @@ internal sealed class GroupCommitQueue<T> : IAsyncDisposable
     {
         public T Item { get; } = item;
 
-        // Continuations run off the writer loop, so callers' work never delays the next commit.
+        // Continuations run off the committer, so callers' work never delays the next commit.
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -29,6 +29,9 @@ internal abstract class SqlLedger : ILedger, IAsyncDisposable, IDisposable
     /// <summary>Rows waiting for the writer (tests watch it to know what a batch will hold).</summary>
     internal int Queued => _queue.Queued;
 
+    /// <summary>Whether a batch is being committed.</summary>
+    internal bool Committing => _queue.Committing;
+
     /// <summary>Completes once the row is committed (group commit: one transaction for whatever queued meanwhile).</summary>
     public Task RecordAsync(LedgerEntry entry, CancellationToken cancellationToken)
     {
