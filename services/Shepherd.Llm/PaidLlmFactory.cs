@@ -13,8 +13,11 @@ public static class PaidLlmFactory
     public static PriceTable Prices(LlmOptions options) =>
         new(options.Pricing.ToDictionary(kv => kv.Key, kv => new ModelPrice(kv.Value.InputPerMillion, kv.Value.OutputPerMillion)));
 
+    /// <summary>The group-commit ledger; dispose it to commit what is queued and close its connection.</summary>
     public static ILedger Ledger(StorageOptions storage) =>
-        string.IsNullOrWhiteSpace(storage.PostgresConnectionString) ? new SqliteLedger(storage.SqlitePath) : new PostgresLedger(storage.PostgresConnectionString);
+        string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
+            ? new SqliteLedger(storage.SqlitePath, storage.LedgerQueueCapacity, storage.LedgerMaxBatch)
+            : new PostgresLedger(storage.PostgresConnectionString, storage.LedgerQueueCapacity, storage.LedgerMaxBatch);
 
     /// <summary>
     /// The LLM is the configured OpenAI-compatible endpoint when a key is found, else the stand-in behind

@@ -13,7 +13,9 @@ switch (which)
         return await AnswerBench.RunAsync(rest, Console.Out);
     case "load":
         return await LoadBench.RunAsync(rest, Console.Out);
+    case "ledger":
+        return await LedgerBench.RunAsync(rest, Console.Out);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, replay, load");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, replay, load, ledger");
         return 2;
 }
