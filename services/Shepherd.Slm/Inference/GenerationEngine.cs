@@ -237,7 +237,7 @@ public sealed class GenerationEngine : BackgroundService
     private void CreateContext()
     {
         _context = _model.Weights.CreateContext(_model.ContextParams);
-        _kv = new KvSequences(_context.NativeHandle, _model.SequenceIds);
+        _kv = new KvSequences(_context.NativeHandle, _model.SequenceIds, _model.KvUnified);
         _prefixes = new PrefixCache(_model.PrefixCacheEntries, _model.PrefixCacheMinTokens, _kv);
         _batch = new LLamaBatch();
     }
