@@ -24,14 +24,14 @@ public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelpe
     private static readonly PolicyBenchOptions RoundOptions = new()
     {
         Warmup = 10,
-        Iterations = 100,
+        Iterations = 80,
         BatchSize = 32,
-        Batches = 6,
+        Batches = 4,
         Concurrency = 8,
-        ConcurrentCallsPerCaller = 10,
+        ConcurrentCallsPerCaller = 8,
     };
 
-    private static readonly PolicyBenchOptions SweepOptions = RoundOptions with { Iterations = 60, Batches = 4, Concurrency = 0 };
+    private static readonly PolicyBenchOptions SweepOptions = RoundOptions with { Iterations = 50, Batches = 3, Concurrency = 0 };
 
     [SkippableFact]
     [Trait("Category", "Benchmark")]
@@ -81,11 +81,12 @@ public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelpe
     {
         var directory = fixture.TempDirectory("cache-bench");
         var labels = Path.Combine(directory, "labels.jsonl");
-        LabelFile.WriteAll(labels, fixture.ProactiveLabels);
+        var subset = fixture.ProactiveLabels.Take(300).ToArray();
+        LabelFile.WriteAll(labels, subset);
         var store = Path.Combine(directory, "embeddings.db");
         var spec = new PolicyTrainingOptions().Encoder;
         Line("");
-        Line($"## Embedding cache: `train` twice on {fixture.ProactiveLabels.Count} labels, encoder {spec.Name} ({spec.Quantization})");
+        Line($"## Embedding cache: `train` twice on {subset.Length} labels, encoder {spec.Name} ({spec.Quantization})");
         for (var run = 1; run <= 2; run++)
         {
             var started = Stopwatch.GetTimestamp();
