@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Shepherd.Cli.Encoding;
+using Shepherd.Cli.Embeddings;
 using Shepherd.Cli.Evaluation;
 using Shepherd.Cli.Hosting;
 using Shepherd.Core.Configuration;

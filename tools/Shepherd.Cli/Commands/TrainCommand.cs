@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Shepherd.Cli.Encoding;
+using Shepherd.Cli.Embeddings;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Model.Training;
 using Spectre.Console;

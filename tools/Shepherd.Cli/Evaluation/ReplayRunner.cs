@@ -1,4 +1,4 @@
-using Shepherd.Cli.Encoding;
+using Shepherd.Cli.Embeddings;
 using Shepherd.Core.Cost;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Policy;

@@ -3,7 +3,7 @@ using Shepherd.Policy.Model.Bundle;
 using Shepherd.Policy.Model.Encoding;
 using Shepherd.Policy.Model.Training;
 
-namespace Shepherd.Cli.Encoding;
+namespace Shepherd.Cli.Embeddings;
 
 /// <summary>
 /// The CLI's persistent embedding cache, shared by train, calibrate, eval and reproduce: a SQLite file keyed by
