@@ -25,7 +25,11 @@ public sealed class LoadThroughEdgeTests(ITestOutputHelper output)
     public async Task ConcurrentAnswersThroughTheEdgeAreAnsweredOrRefusedWithResourceExhausted(Strategy strategy)
     {
         Skip.If(ShepherdPaths.FixtureModel is null, EndToEndStack.MissingModelReason);
-        await using var run = await LoadRun.StartAsync(CancellationToken.None);
+        await using var run = await LoadRun.StartAsync(CancellationToken.None, new Dictionary<string, string>
+        {
+            ["Orchestrator__SlmMaxTokens"] = "48",
+            ["Llm__MaxAnswerTokens"] = "48",
+        });
 
         foreach (var concurrency in new[] { 8, 32 })
         {

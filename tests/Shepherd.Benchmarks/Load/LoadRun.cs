@@ -90,12 +90,17 @@ public sealed class LoadRun : IAsyncDisposable
 
     public LocalStack Stack => _stack;
 
-    public static async Task<LoadRun> StartAsync(CancellationToken cancellationToken)
+    /// <param name="orchestratorSettings">
+    /// Orchestrator environment overrides; CI passes short generation caps (<c>Orchestrator__SlmMaxTokens</c>,
+    /// <c>Llm__MaxAnswerTokens</c>) so the toy model, which never stops on its own, spends the test on concurrency and
+    /// not on writing 512-token stories.
+    /// </param>
+    public static async Task<LoadRun> StartAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? orchestratorSettings = null)
     {
         var home = Directory.CreateTempSubdirectory("shepherd-load-").FullName;
         try
         {
-            var stack = await LocalStack.StartAsync(StackPorts.Ephemeral, null, home, null, cancellationToken, new Dictionary<string, string>
+            var stack = await LocalStack.StartAsync(StackPorts.Ephemeral, null, home, orchestratorSettings, cancellationToken, new Dictionary<string, string>
             {
                 ["Edge__ApiKeys__0__PermitsPerSecond"] = "100000",
                 ["Edge__ApiKeys__0__Burst"] = "100000",

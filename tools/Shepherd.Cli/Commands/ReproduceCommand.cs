@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Shepherd.Cli.Embeddings;
 using Shepherd.Cli.Evaluation;
 using Shepherd.Cli.Hosting;
 using Shepherd.Core.Configuration;
@@ -81,7 +82,9 @@ public static class ReproduceCommand
                     AnsiConsole.MarkupLine("[yellow]every training label has the same class, so the hint head learns a constant (expected with stand-in models)[/]");
                 }
 
-                var result = PolicyTrainer.Train(labels, new PolicyTrainingOptions { Mode = mode, MaxEpochs = 40, AllowSingleClass = singleClass }, null, ct);
+                var trainingOptions = new PolicyTrainingOptions { Mode = mode, MaxEpochs = 40, AllowSingleClass = singleClass };
+                using var encoder = EmbeddingCache.Open(trainingOptions.Encoder, trainingOptions.EncoderBaseDirectory, trainingOptions.EncoderRuntime);
+                var result = PolicyTrainer.Train(labels, encoder, trainingOptions, null, ct);
                 result.Save(bundle);
                 AnsiConsole.WriteLine(result.Summary.Format());
                 bundles[mode] = bundle;
