@@ -1,0 +1,62 @@
+using Grpc.Core;
+using Grpc.Net.Client;
+using Shepherd.Contracts.V1;
+using Xunit.Abstractions;
+
+namespace Shepherd.Container.Tests;
+
+/// <summary>The images as users run them: the smoke path through the edge, and two slm replicas sharing the load.</summary>
+public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper output) : IClassFixture<ContainerStack>
+{
+    private const int Answers = 60;
+
+    [SkippableFact]
+    public async Task AnswerThroughTheEdgeIsRecordedInThePostgresLedger()
+    {
+        Skip.If(stack.SkipReason is not null, stack.SkipReason);
+
+        var answer = await stack.Edge.AnswerAsync(
+            new AnswerRequest { Query = "What is 17 * 3?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
+            stack.Auth, DateTime.UtcNow.AddSeconds(60));
+        var info = await stack.EdgeSlm.InfoAsync(new SlmServiceInfoRequest(), stack.Auth, DateTime.UtcNow.AddSeconds(30));
+        var usage = await stack.Edge.UsageAsync(new UsageRequest(), stack.Auth, DateTime.UtcNow.AddSeconds(30));
+
+        Assert.False(string.IsNullOrEmpty(answer.Answer));
+        Assert.Equal("stories260K", info.ModelName);
+        Assert.Contains(usage.Totals, t => t.ApiKeyId == ContainerStack.ApiKeyId);
+    }
+
+    [SkippableFact]
+    public async Task TwoSlmReplicasBehindOneNameEachServeAtLeastAQuarter()
+    {
+        Skip.If(stack.SkipReason is not null, stack.SkipReason);
+        var before = await AcceptedPerReplicaAsync();
+
+        for (var i = 0; i < Answers; i++)
+        {
+            await stack.Edge.AnswerAsync(
+                new AnswerRequest { Query = $"What is {i} + 1?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
+                stack.Auth, DateTime.UtcNow.AddSeconds(30));
+        }
+
+        var after = await AcceptedPerReplicaAsync();
+        var served = after.Zip(before, (a, b) => a - b).ToArray();
+        var total = served.Sum();
+        output.WriteLine($"slm replicas served {string.Join(" / ", served)} of {total} generations ({string.Join(" / ", served.Select(s => (100.0 * s / total).ToString("F1", System.Globalization.CultureInfo.InvariantCulture) + " %"))})");
+        Assert.True(total >= Answers, $"only {total} generations reached the replicas for {Answers} answers");
+        Assert.All(served, s => Assert.True(s >= total / 4.0, $"a replica served {s} of {total}: {string.Join(", ", served)}"));
+    }
+
+    private async Task<long[]> AcceptedPerReplicaAsync()
+    {
+        var counts = new long[stack.Slms.Count];
+        for (var i = 0; i < counts.Length; i++)
+        {
+            using var channel = GrpcChannel.ForAddress(ContainerStack.LoopbackAddress(stack.Slms[i]));
+            var info = await new SlmService.SlmServiceClient(channel).InfoAsync(new SlmServiceInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+            counts[i] = info.AcceptedRequests;
+        }
+
+        return counts;
+    }
+}
