@@ -41,6 +41,17 @@ debian_base() {
   local rootfs
   rootfs="$(mktemp -d /var/tmp/shepherd-debian.XXXXXX)"
   debootstrap --variant=minbase bookworm "$rootfs" http://deb.debian.org/debian >/dev/null
+  # What debian:bookworm-slim leaves out: package caches and lists, documentation, manuals, translations (also for
+  # every package installed later, through dpkg's path excludes).
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
+    "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
+  cat > "$rootfs/etc/dpkg/dpkg.cfg.d/01-container-slim" <<'SLIM'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+SLIM
   tar -C "$rootfs" -c . | "$engine" import - "$local_debian" >/dev/null
   rm -rf "$rootfs"
 }
@@ -87,14 +98,21 @@ publish() {
 
 image() {
   local name="$1" base="$2" extra=""
-  [ "$name" = orchestrator ] && extra="python3"
+  # llama.cpp's CPU backend links OpenMP; the orchestrator's code sandbox runs python3.
+  case "$name" in slm) extra="libgomp1" ;; orchestrator) extra="python3" ;; esac
   step "image shepherd/$name:$tag"
   "$engine" build -q -t "shepherd/$name:$tag" -f deploy/docker/Dockerfile \
     --build-arg BASE_IMAGE="$base" --build-arg SERVICE="$(project_of "$name")" --build-arg EXTRA_PACKAGES="$extra" \
     "$out/$name" >/dev/null
 }
 
-mb() { awk -v b="$1" 'BEGIN { printf "%.1f MB", b / 1000000 }'; }
+# Sizes as bytes (docker --human=false) or with an SI unit (podman 4 prints "114 MB" either way).
+mb() {
+  awk -v s="$1" 'BEGIN {
+    n = s + 0; u = s; sub(/^[0-9.]+ */, "", u)
+    f = (u == "kB" || u == "KB") ? 1e3 : (u == "MB") ? 1e6 : (u == "GB") ? 1e9 : 1
+    printf "%.1f MB", n * f / 1e6 }'
+}
 
 report() {
   local name="$1" total app
