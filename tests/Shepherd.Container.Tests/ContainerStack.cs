@@ -18,6 +18,7 @@ namespace Shepherd.Container.Tests;
 public sealed class ContainerStack : IAsyncLifetime
 {
     public const int SlmReplicas = 2;
+    public const int DnsRefreshSeconds = 2;
     public const string ApiKey = "container-test-admin-key";
     public const string ApiKeyId = "container-admin";
     private static readonly TimeSpan BuildTimeout = TimeSpan.FromMinutes(15);
@@ -44,23 +45,30 @@ public sealed class ContainerStack : IAsyncLifetime
         }
 
         await ContainerEngine.EnsureImagesAsync(BuildTimeout);
+        try
+        {
+            await StartStackAsync();
+        }
+        catch
+        {
+            // xUnit does not dispose a fixture whose initialisation failed: remove what was started here.
+            await DisposeAsync();
+            throw;
+        }
+    }
+
+    private async Task StartStackAsync()
+    {
         var suffix = Guid.NewGuid().ToString("N")[..8];
         _network = new NetworkBuilder().WithName("shepherd-test-" + suffix).Build();
         await _network.CreateAsync();
 
-        var postgres = await StartAsync(new ContainerBuilder(ContainerEngine.ImageName("postgres"))
+        await StartAsync(new ContainerBuilder(ContainerEngine.ImageName("postgres"))
             .WithNetwork(_network).WithNetworkAliases("postgres")
             .WithEnvironment("POSTGRES_USER", "shepherd").WithEnvironment("POSTGRES_PASSWORD", "shepherd").WithEnvironment("POSTGRES_DB", "shepherd")
             .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("database system is ready to accept connections")));
 
-        var models = ShepherdPaths.ModelsDirectory!;
-        var slms = await Task.WhenAll(Enumerable.Range(0, SlmReplicas).Select(_ => StartAsync(new ContainerBuilder(ContainerEngine.ImageName("slm"))
-            .WithNetwork(_network).WithNetworkAliases("slm")
-            .WithBindMount(models, "/models", DotNet.Testcontainers.Configurations.AccessMode.ReadOnly)
-            .WithEnvironment("Slm__ModelPath", "/models/stories260K.gguf")
-            .WithEnvironment("Slm__Threads", "1")
-            .WithPortBinding(8080, assignRandomHostPort: true)
-            .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Application started")))));
+        var slms = await Task.WhenAll(Enumerable.Range(0, SlmReplicas).Select(_ => StartAsync(SlmReplica())));
         Slms = slms;
 
         await StartAsync(new ContainerBuilder(ContainerEngine.ImageName("orchestrator"))
@@ -68,7 +76,7 @@ public sealed class ContainerStack : IAsyncLifetime
             .WithEnvironment("Orchestrator__SlmAddress", "dns:///slm:8080")
             .WithEnvironment("Orchestrator__PolicyAddress", "")
             .WithEnvironment("Orchestrator__SlmMaxTokens", "16")
-            .WithEnvironment("Orchestrator__DnsRefreshSeconds", "2")
+            .WithEnvironment("Orchestrator__DnsRefreshSeconds", DnsRefreshSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("Storage__PostgresConnectionString", "Host=postgres;Username=shepherd;Password=shepherd;Database=shepherd")
             .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Application started")));
 
@@ -85,12 +93,28 @@ public sealed class ContainerStack : IAsyncLifetime
             .WithEnvironment("Edge__ApiKeys__0__Burst", "1000")
             .WithPortBinding(8080, assignRandomHostPort: true)
             .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Application started")));
-        _ = postgres;
 
         _edgeChannel = GrpcChannel.ForAddress(LoopbackAddress(edge));
         Edge = new ShepherdService.ShepherdServiceClient(_edgeChannel);
         EdgeSlm = new SlmService.SlmServiceClient(_edgeChannel);
     }
+
+    /// <summary>One more slm replica behind the name "slm"; the caller stops and disposes it.</summary>
+    public async Task<IContainer> StartExtraSlmAsync()
+    {
+        var container = SlmReplica().WithCleanUp(true).Build();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await container.StartAsync(cts.Token);
+        return container;
+    }
+
+    private ContainerBuilder SlmReplica() => new ContainerBuilder(ContainerEngine.ImageName("slm"))
+        .WithNetwork(_network).WithNetworkAliases("slm")
+        .WithBindMount(ShepherdPaths.ModelsDirectory!, "/models", DotNet.Testcontainers.Configurations.AccessMode.ReadOnly)
+        .WithEnvironment("Slm__ModelPath", "/models/stories260K.gguf")
+        .WithEnvironment("Slm__Threads", "1")
+        .WithPortBinding(8080, assignRandomHostPort: true)
+        .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Application started"));
 
     public static Uri LoopbackAddress(IContainer container) => new($"http://127.0.0.1:{container.GetMappedPublicPort(8080)}");
 
@@ -102,10 +126,12 @@ public sealed class ContainerStack : IAsyncLifetime
             await container.DisposeAsync();
         }
 
+        _containers.Clear();
         if (_network is not null)
         {
             await _network.DeleteAsync();
             await _network.DisposeAsync();
+            _network = null;
         }
     }
 

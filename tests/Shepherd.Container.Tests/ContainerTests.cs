@@ -1,4 +1,3 @@
-using Grpc.Core;
 using Grpc.Net.Client;
 using Shepherd.Contracts.V1;
 using Xunit.Abstractions;
@@ -34,9 +33,7 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
 
         for (var i = 0; i < Answers; i++)
         {
-            await stack.Edge.AnswerAsync(
-                new AnswerRequest { Query = $"What is {i} + 1?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
-                stack.Auth, DateTime.UtcNow.AddSeconds(30));
+            await AnswerAsync(i);
         }
 
         var after = await AcceptedPerReplicaAsync();
@@ -47,14 +44,51 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
         Assert.All(served, s => Assert.True(s >= total / 4.0, $"a replica served {s} of {total}: {string.Join(", ", served)}"));
     }
 
+    [SkippableFact]
+    public async Task AReplicaJoiningTheNameTakesTrafficAndOneLeavingIsNeverMissed()
+    {
+        Skip.If(stack.SkipReason is not null, stack.SkipReason);
+        var extra = await stack.StartExtraSlmAsync();
+        await using (extra)
+        {
+            // Joining: the orchestrator re-resolves "slm" every DnsRefreshSeconds; bounded to 40 answers and 30 s.
+            var joined = System.Diagnostics.Stopwatch.StartNew();
+            var taken = false;
+            for (var i = 0; i < 40 && joined.Elapsed < TimeSpan.FromSeconds(30) && !taken; i++)
+            {
+                await AnswerAsync(i);
+                taken = await AcceptedAsync(extra) > 0;
+            }
+
+            output.WriteLine($"the third replica took traffic after {joined.Elapsed.TotalSeconds:F1} s (re-resolution period {ContainerStack.DnsRefreshSeconds} s)");
+            Assert.True(taken, "a third replica behind the name took no traffic within 30 s");
+
+            // Leaving: every later answer succeeds (a failed connection makes the balancer re-resolve at once).
+            await extra.StopAsync();
+            for (var i = 0; i < 20; i++)
+            {
+                await AnswerAsync(100 + i);
+            }
+        }
+    }
+
+    private Task<AnswerResponse> AnswerAsync(int i) => stack.Edge.AnswerAsync(
+        new AnswerRequest { Query = $"What is {i} + 2?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
+        stack.Auth, DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
+
+    private static async Task<long> AcceptedAsync(DotNet.Testcontainers.Containers.IContainer replica)
+    {
+        using var channel = GrpcChannel.ForAddress(ContainerStack.LoopbackAddress(replica));
+        var info = await new SlmService.SlmServiceClient(channel).InfoAsync(new SlmServiceInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
+        return info.AcceptedRequests;
+    }
+
     private async Task<long[]> AcceptedPerReplicaAsync()
     {
         var counts = new long[stack.Slms.Count];
         for (var i = 0; i < counts.Length; i++)
         {
-            using var channel = GrpcChannel.ForAddress(ContainerStack.LoopbackAddress(stack.Slms[i]));
-            var info = await new SlmService.SlmServiceClient(channel).InfoAsync(new SlmServiceInfoRequest(), deadline: DateTime.UtcNow.AddSeconds(10));
-            counts[i] = info.AcceptedRequests;
+            counts[i] = await AcceptedAsync(stack.Slms[i]);
         }
 
         return counts;
