@@ -102,7 +102,7 @@ public sealed class ContainerStack : IAsyncLifetime
     /// <summary>One more slm replica behind the name "slm"; the caller stops and disposes it.</summary>
     public async Task<IContainer> StartExtraSlmAsync()
     {
-        var container = SlmReplica().WithCleanUp(true).Build();
+        var container = SlmReplica().WithAutoRemove(true).Build();
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await container.StartAsync(cts.Token);
         return container;
@@ -137,7 +137,7 @@ public sealed class ContainerStack : IAsyncLifetime
 
     private async Task<IContainer> StartAsync(ContainerBuilder builder)
     {
-        var container = builder.WithCleanUp(true).Build();
+        var container = builder.WithAutoRemove(true).Build();
         _containers.Add(container);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         await container.StartAsync(cts.Token);

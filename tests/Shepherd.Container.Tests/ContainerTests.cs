@@ -20,8 +20,9 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
         var info = await stack.EdgeSlm.InfoAsync(new SlmServiceInfoRequest(), stack.Auth, DateTime.UtcNow.AddSeconds(30));
         var usage = await stack.Edge.UsageAsync(new UsageRequest(), stack.Auth, DateTime.UtcNow.AddSeconds(30));
 
+        output.WriteLine($"answer stages: {string.Join(", ", answer.Latencies.Select(l => l.ToString()))}");
         Assert.False(string.IsNullOrEmpty(answer.Answer));
-        Assert.Equal("stories260K", info.ModelName);
+        Assert.True(info.ContextSize > 0, "the slm's Info through the admin route");
         Assert.Contains(usage.Totals, t => t.ApiKeyId == ContainerStack.ApiKeyId);
     }
 
@@ -31,10 +32,13 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
         Skip.If(stack.SkipReason is not null, stack.SkipReason);
         var before = await AcceptedPerReplicaAsync();
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         for (var i = 0; i < Answers; i++)
         {
             await AnswerAsync(i);
         }
+
+        output.WriteLine($"{Answers} answers through the edge in {clock.Elapsed.TotalSeconds:F1} s");
 
         var after = await AcceptedPerReplicaAsync();
         var served = after.Zip(before, (a, b) => a - b).ToArray();
