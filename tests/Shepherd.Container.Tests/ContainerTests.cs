@@ -20,7 +20,10 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
         var info = await stack.EdgeSlm.InfoAsync(new SlmServiceInfoRequest(), stack.Auth, DateTime.UtcNow.AddSeconds(30));
         var usage = await stack.Edge.UsageAsync(new UsageRequest(), stack.Auth, DateTime.UtcNow.AddSeconds(30));
 
-        output.WriteLine($"answer stages: {string.Join(", ", answer.Latencies.Select(l => l.ToString()))}");
+        var warm = await stack.Edge.AnswerAsync(
+            new AnswerRequest { Query = "What is 18 * 3?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
+            stack.Auth, DateTime.UtcNow.AddSeconds(60));
+        output.WriteLine($"first answer: {string.Join(", ", answer.Latencies.Select(l => l.ToString()))}; second: {string.Join(", ", warm.Latencies.Select(l => l.ToString()))}; tokens {warm.Usage}");
         Assert.False(string.IsNullOrEmpty(answer.Answer));
         Assert.True(info.ContextSize > 0, "the slm's Info through the admin route");
         Assert.Contains(usage.Totals, t => t.ApiKeyId == ContainerStack.ApiKeyId);
@@ -76,8 +79,10 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
         }
     }
 
+    // The generic task's prompt is the query alone (GSM8K's few-shot prompt is ~700 tokens): the load tests measure
+    // where calls go, not prefill speed, and CI runs on two shared cores.
     private Task<AnswerResponse> AnswerAsync(int i) => stack.Edge.AnswerAsync(
-        new AnswerRequest { Query = $"What is {i} + 2?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
+        new AnswerRequest { Query = $"What is {i} + 2?", Task = TaskKind.Generic, Strategy = Strategy.Slm },
         stack.Auth, DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
 
     private static async Task<long> AcceptedAsync(DotNet.Testcontainers.Containers.IContainer replica)
