@@ -120,7 +120,8 @@ report() {
   # The application layer is the one COPY of the publish output.
   app="$("$engine" history --human=false --no-trunc --format '{{.Size}}|{{.CreatedBy}}' "shepherd/$name:$tag" \
     | awk -F'|' '/COPY/ && /\/app\// { print $1; exit }')"
-  printf '%-24s image %10s   application layer %10s\n' "shepherd/$name:$tag" "$(mb "$total")" "$(mb "${app:-0}")"
+  if [ "$name" = postgres ]; then app="-"; else app="$(mb "${app:-0}")"; fi
+  printf '%-30s image %10s   application layer %10s\n' "shepherd/$name:$tag" "$(mb "$total")" "$app"
 }
 
 services=()
