@@ -56,7 +56,7 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
     {
         Skip.If(stack.SkipReason is not null, stack.SkipReason);
         var extra = await stack.StartExtraSlmAsync();
-        await using (extra)
+        try
         {
             // Joining: the orchestrator re-resolves "slm" every DnsRefreshSeconds; bounded to 40 answers and 30 s.
             var joined = System.Diagnostics.Stopwatch.StartNew();
@@ -69,18 +69,20 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
 
             output.WriteLine($"the third replica took traffic after {joined.Elapsed.TotalSeconds:F1} s (re-resolution period {ContainerStack.DnsRefreshSeconds} s)");
             Assert.True(taken, "a third replica behind the name took no traffic within 30 s");
+        }
+        finally
+        {
+            // Leaving: the container is stopped and removed (a stopped auto-removed container cannot be inspected).
+            await extra.DisposeAsync();
+        }
 
-            // Leaving: every later answer succeeds (a failed connection makes the balancer re-resolve at once).
-            await extra.StopAsync();
-            for (var i = 0; i < 20; i++)
-            {
-                await AnswerAsync(100 + i);
-            }
+        // Every later answer succeeds: a failed connection makes the balancer re-resolve at once.
+        for (var i = 0; i < 20; i++)
+        {
+            await AnswerAsync(100 + i);
         }
     }
 
-    // The generic task's prompt is the query alone (GSM8K's few-shot prompt is ~700 tokens): the load tests measure
-    // where calls go, not prefill speed, and CI runs on two shared cores.
     private Task<AnswerResponse> AnswerAsync(int i) => stack.Edge.AnswerAsync(
         new AnswerRequest { Query = $"What is {i} + 2?", Task = TaskKind.Generic, Strategy = Strategy.Slm },
         stack.Auth, DateTime.UtcNow.AddSeconds(30)).ResponseAsync;
