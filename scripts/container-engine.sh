@@ -13,6 +13,7 @@ need=()
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || need+=(runc)
 command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
 fi
@@ -26,10 +27,13 @@ default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]
 runtime = "runc"
 CONF
 fi
-if [ ! -S "$socket" ]; then
+answers() { [ -S "$socket" ] && curl -sf --max-time 5 --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; }
+if ! answers; then
+  # A socket file left by a service that has since died answers nothing: replace it.
+  rm -f "$socket"
   mkdir -p "$(dirname "$socket")"
   nohup podman system service --time=0 "unix://$socket" >/var/tmp/podman-service.log 2>&1 &
-  for _ in $(seq 1 50); do [ -S "$socket" ] && break; sleep 0.2; done
+  for _ in $(seq 1 100); do answers && break; sleep 0.2; done
 fi
-[ -S "$socket" ] || { echo "container engine: podman's socket did not appear (see /var/tmp/podman-service.log)" >&2; exit 1; }
+answers || { echo "container engine: podman's socket does not answer (see /var/tmp/podman-service.log)" >&2; exit 1; }
 echo "container engine: podman $(podman --version | awk '{print $3}') at unix://$socket"
