@@ -1,4 +1,5 @@
 using System.Globalization;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Evaluation;
 
@@ -47,17 +48,23 @@ public static class ReplayStrategies
 
     public static string ToWire(this ReplayStrategy strategy) => strategy switch
     {
-        ReplayStrategy.Slm => "slm",
-        ReplayStrategy.Llm => "llm",
-        ReplayStrategy.Route => "route",
-        ReplayStrategy.CascadeAbc => "cascade-abc",
-        ReplayStrategy.CascadeScorer => "cascade-scorer",
-        ReplayStrategy.Proactive => "proactive",
-        ReplayStrategy.Reactive => "reactive",
         ReplayStrategy.Oracle => "oracle",
         ReplayStrategy.OracleRoute => "oracle-route",
         ReplayStrategy.OracleCascade => "oracle-cascade",
-        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, null),
+        _ => strategy.AsStrategy().ToWire(),
+    };
+
+    /// <summary>The serving strategy a replayed one runs (the oracles are bounds, not strategies).</summary>
+    public static StrategyKind AsStrategy(this ReplayStrategy strategy) => strategy switch
+    {
+        ReplayStrategy.Slm => StrategyKind.Slm,
+        ReplayStrategy.Llm => StrategyKind.Llm,
+        ReplayStrategy.Route => StrategyKind.Route,
+        ReplayStrategy.CascadeAbc => StrategyKind.CascadeAbc,
+        ReplayStrategy.CascadeScorer => StrategyKind.CascadeScorer,
+        ReplayStrategy.Proactive => StrategyKind.Proactive,
+        ReplayStrategy.Reactive => StrategyKind.Reactive,
+        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "An oracle is not a serving strategy."),
     };
 
     public static ReplayStrategy Parse(string text)
