@@ -111,7 +111,7 @@ public sealed class OpenAiChatClient : ILlmClient
                         attempt--;
                         continue;
                     default:
-                        throw new LlmUnavailableException($"LLM refused the request (HTTP {status}): {error}");
+                        throw new LlmRefusedException($"LLM refused the request (HTTP {status}): {error}");
                 }
             }
         }

@@ -1,26 +1,26 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
-using Shepherd.Core.Cost;
-using Shepherd.Llm.Storage;
-using CostBreakdown = Shepherd.Core.Cost.CostBreakdown;
 using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 
 namespace Shepherd.Orchestrator.Pipeline;
 
 /// <summary>The slm-service is down, overloaded or timed out.</summary>
-public sealed class SlmUnavailableException(string reason, Exception? inner = null) : Exception(reason, inner);
+public sealed class SlmUnavailableException(string reason, Exception? inner = null) : Exception(reason, inner)
+{
+    /// <summary>It refused for load (RESOURCE_EXHAUSTED).</summary>
+    public bool Overloaded { get; init; }
+}
 
-/// <summary>Calls the slm-service with a deadline and the caller's cancellation, and books usage, cost and ledger.</summary>
-public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledger, IOptions<OrchestratorOptions> options, TimeProvider time)
+/// <summary>Calls the slm-service with a deadline and the caller's cancellation; returns what it gave.</summary>
+public sealed class SlmGateway(SlmService.SlmServiceClient client, IOptions<OrchestratorOptions> options, TimeProvider time)
 {
     private readonly OrchestratorOptions _options = options.Value;
-    private readonly ModelPrice _price = new(options.Value.SlmInputPerMillion, options.Value.SlmOutputPerMillion);
 
     public SlmService.SlmServiceClient Client => client;
 
-    /// <summary>n samples of one prompt in one batched call (they share the prefill).</summary>
-    public async Task<GenerateResponse> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, string stage, bool final, CancellationToken cancellationToken)
+    /// <summary>n samples of one prompt in one batched call (they share the prefill); streamed to the context's sink when asked.</summary>
+    public async Task<SlmResult> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, bool stream, CancellationToken cancellationToken)
     {
         var request = new GenerateRequest
         {
@@ -32,33 +32,27 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledge
         request.Messages.AddRange(messages.Select(m => new Contracts.V1.ChatMessage { Role = m.Role, Content = m.Content }));
         var deadline = time.GetUtcNow().UtcDateTime.AddSeconds(_options.DownstreamTimeoutSeconds);
         GenerateResponse response;
-        using (context.Stage(stage))
+        try
         {
-            try
-            {
-                response = final && n == 1 && context.TextSink is { } sink
-                    ? await StreamAsync(request, sink, deadline, cancellationToken)
-                    : await client.GenerateAsync(request, deadline: deadline, cancellationToken: cancellationToken);
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown)
-            {
-                throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
-            {
-                // The slm names its own fields (messages[i].content); the caller sent a query, not messages.
-                throw new Core.Errors.InvalidRequestException("query", $"the prompt built from the query and task_context was refused by the slm-service ({ex.Status.Detail})");
-            }
+            response = stream && n == 1 && context.TextSink is { } sink
+                ? await StreamAsync(request, sink, deadline, cancellationToken)
+                : await client.GenerateAsync(request, deadline: deadline, cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
+        {
+            throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex) { Overloaded = true };
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
+        {
+            throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
+        {
+            // The slm names its own fields (messages[i].content); the caller sent a query, not messages.
+            throw new Core.Errors.InvalidRequestException("query", $"the prompt built from the query and task_context was refused by the slm-service ({ex.Status.Detail})");
         }
 
-        var generated = response.Completions.Sum(c => (long)c.GeneratedTokens);
-        var cost = CostBreakdown.ForSlm(_price, response.PromptTokens, generated);
-        context.AddUsage(response.Model, "slm", response.PromptTokens, generated, billed: true, standIn: false);
-        context.AddCost(cost);
-        await ledger.RecordAsync(
-            new LedgerEntry(time.GetUtcNow(), context.RequestId, context.ApiKeyId, context.StrategyName, "slm", response.Model, response.PromptTokens, generated, cost.TotalUsd, Cached: false, StandIn: false),
-            CancellationToken.None);
-        return response;
+        return new SlmResult(response.Model, response.PromptTokens, response.Completions.Select(c => new SlmText(c.Text, c.GeneratedTokens, c.MeanEntropy)).ToArray());
     }
 
     private async Task<GenerateResponse> StreamAsync(GenerateRequest request, Action<string> sink, DateTime deadline, CancellationToken cancellationToken)
