@@ -17,6 +17,7 @@ namespace Shepherd.Core.Evaluation;
 public sealed class ReplayEvaluator
 {
     private readonly ReplayQuery[] _queries;
+    private readonly ReplayExecutor _executor;
 
     public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null)
     {
@@ -27,6 +28,7 @@ public sealed class ReplayEvaluator
         }
 
         _queries = records.Select(r => new ReplayQuery(r, Options)).ToArray();
+        _executor = new ReplayExecutor(Options.EntropyScale);
         Proactive = proactive;
         Reactive = reactive;
         if (proactive is not null)
@@ -144,7 +146,7 @@ public sealed class ReplayEvaluator
             case ReplayStrategy.OracleCascade:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
             default:
-                return ReplayExecutor.Run(q, p, p.Strategy.AsStrategy(), Options.EntropyScale);
+                return _executor.Run(q, p, p.Strategy.AsStrategy());
         }
     }
 

@@ -55,17 +55,9 @@ public static class ReplayStrategies
     };
 
     /// <summary>The serving strategy a replayed one runs (the oracles are bounds, not strategies).</summary>
-    public static StrategyKind AsStrategy(this ReplayStrategy strategy) => strategy switch
-    {
-        ReplayStrategy.Slm => StrategyKind.Slm,
-        ReplayStrategy.Llm => StrategyKind.Llm,
-        ReplayStrategy.Route => StrategyKind.Route,
-        ReplayStrategy.CascadeAbc => StrategyKind.CascadeAbc,
-        ReplayStrategy.CascadeScorer => StrategyKind.CascadeScorer,
-        ReplayStrategy.Proactive => StrategyKind.Proactive,
-        ReplayStrategy.Reactive => StrategyKind.Reactive,
-        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "An oracle is not a serving strategy."),
-    };
+    public static StrategyKind AsStrategy(this ReplayStrategy strategy) => strategy <= ReplayStrategy.Reactive
+        ? (StrategyKind)((int)strategy + 1) // the same order, StrategyKind counting from 1
+        : throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "An oracle is not a serving strategy.");
 
     public static ReplayStrategy Parse(string text)
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Shepherd.Core.Policy;
 
 namespace Shepherd.Core.Strategies;
@@ -29,25 +30,34 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
     private bool _llmFailed;
     private StepFailure _slmFailure;
     private double _scoredEntropy;
+    private sbyte _routed;
+    private int _decided = -1;
+    private double _confidence = double.NaN;
 
     public readonly StrategyKind Kind => kind;
 
     /// <summary>route / proactive / reactive: whether the decision sent the query to the LLM's full answer.</summary>
-    public bool? RoutedToLlm { get; private set; }
+    public readonly bool? RoutedToLlm => _routed == 0 ? null : _routed > 0;
 
     /// <summary>proactive / reactive: n after the policy (capped by <see cref="StrategySettings.MaxHintTokens"/>).</summary>
-    public int? DecidedHintTokens { get; private set; }
+    public readonly int? DecidedHintTokens => _decided < 0 ? null : _decided;
 
     /// <summary>cascade-scorer: the confidence the answer was scored with.</summary>
-    public double? ScorerConfidence { get; private set; }
+    public readonly double? ScorerConfidence => double.IsNaN(_confidence) ? null : _confidence;
+
+    /// <summary>cascade-scorer without a policy: the answer's confidence from its mean entropy.</summary>
+    public static double EntropyConfidence(double meanEntropy, double scale) => Math.Exp(-meanEntropy / scale);
+
+    /// <summary>cascade-scorer keeps the SLM's answer at a confidence of at least the threshold.</summary>
+    public static bool Accepts(double confidence, double threshold) => confidence >= threshold;
 
     public StrategyStep Start() => Ask(kind switch
     {
-        StrategyKind.Slm => new(StepKind.SlmAnswer),
-        StrategyKind.Llm => new(StepKind.LlmAnswer),
+        StrategyKind.Slm => StrategyStep.SlmAnswer(),
+        StrategyKind.Llm => StrategyStep.LlmAnswer,
         StrategyKind.Route or StrategyKind.Proactive => StrategyStep.Predict(PolicyMode.Proactive),
         StrategyKind.CascadeAbc or StrategyKind.Reactive => StrategyStep.Sample,
-        StrategyKind.CascadeScorer => new(StepKind.SlmAnswer, Final: false),
+        StrategyKind.CascadeScorer => StrategyStep.SlmAnswer(final: false),
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, "Unknown strategy."),
     });
 
@@ -69,23 +79,22 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
                 }
 
                 // Reactive asks its policy unless the policy already failed (then it runs as the agreement cascade).
-                return Ask(kind == StrategyKind.Reactive
-                    ? StrategyStep.Predict(PolicyMode.Reactive, result.MeanEntropy, result.MeanOutputLength)
-                    : new(StepKind.LlmAnswer));
+                return Ask(kind == StrategyKind.Reactive ? StrategyStep.Predict(PolicyMode.Reactive) : StrategyStep.LlmAnswer);
             case StepKind.Predict:
                 return Ask(AfterPrediction(result));
             case StepKind.Hint:
-                return Ask(new(StepKind.SlmWithHint));
+                return Ask(StrategyStep.SlmWithHint);
             case StepKind.LlmAnswer:
                 return Ask(StrategyStep.DoneWith(AnswerSource.Llm));
             case StepKind.SlmAnswer when kind == StrategyKind.CascadeScorer && !_hasAnswer:
                 _hasAnswer = true;
-                return Ask(StrategyStep.Predict(PolicyMode.Reactive, result.MeanEntropy, result.MeanOutputLength));
+                _scoredEntropy = result.MeanEntropy;
+                return Ask(StrategyStep.Predict(PolicyMode.Reactive));
             case StepKind.SlmAnswer:
             case StepKind.SlmWithHint:
                 return Ask(StrategyStep.DoneWith(AnswerSource.Slm));
             default:
-                throw new InvalidOperationException($"{kind.ToWire()}: no step is pending after {_asked}.");
+                return NothingPending();
         }
     }
 
@@ -95,24 +104,24 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
         {
             case StrategyKind.Route:
                 var toLlm = prediction.PHint >= prediction.Alpha;
-                RoutedToLlm = toLlm;
-                return toLlm ? new(StepKind.LlmAnswer) : new(StepKind.SlmAnswer);
+                _routed = toLlm ? (sbyte)1 : (sbyte)-1;
+                return toLlm ? StrategyStep.LlmAnswer : StrategyStep.SlmAnswer();
             case StrategyKind.CascadeScorer:
                 return Score(1 - prediction.PHint);
             default:
                 var n = Math.Min(prediction.HintTokens, settings.MaxHintTokens);
-                DecidedHintTokens = n;
-                RoutedToLlm = prediction.RouteToLlm;
-                return prediction.RouteToLlm ? new(StepKind.LlmAnswer)
-                    : n == 0 ? new(StepKind.SlmAnswer)
-                    : new(StepKind.Hint, HintTokens: n);
+                _decided = n;
+                _routed = prediction.RouteToLlm ? (sbyte)1 : (sbyte)-1;
+                return prediction.RouteToLlm ? StrategyStep.LlmAnswer
+                    : n == 0 ? StrategyStep.SlmAnswer()
+                    : StrategyStep.Hint(n);
         }
     }
 
     private StrategyStep Score(double confidence)
     {
-        ScorerConfidence = confidence;
-        return confidence >= settings.ScorerThreshold ? StrategyStep.DoneWith(AnswerSource.Slm) : new(StepKind.LlmAnswer);
+        _confidence = confidence;
+        return Accepts(confidence, settings.ScorerThreshold) ? StrategyStep.DoneWith(AnswerSource.Slm) : StrategyStep.LlmAnswer;
     }
 
     private StrategyStep AfterFailure(in StepResult result)
@@ -127,12 +136,12 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
                 }
 
                 _slmFailure = failure;
-                return new StrategyStep(StepKind.LlmAnswer).Because(Degradation.SlmDownLlmAnswers);
+                return StrategyStep.LlmAnswer.Because(Degradation.SlmDownLlmAnswers);
             case StepKind.Predict:
                 return kind switch
                 {
-                    StrategyKind.Reactive => new StrategyStep(StepKind.LlmAnswer).Because(Degradation.PolicyDownNoConsensusLlm),
-                    StrategyKind.CascadeScorer => Score(Math.Exp(-_scoredEntropy / settings.EntropyScale)).Because(Degradation.PolicyDownEntropyScorer),
+                    StrategyKind.Reactive => StrategyStep.LlmAnswer.Because(Degradation.PolicyDownNoConsensusLlm),
+                    StrategyKind.CascadeScorer => Score(EntropyConfidence(_scoredEntropy, settings.EntropyScale)).Because(Degradation.PolicyDownEntropyScorer),
                     _ => StrategyStep.Sample.Because(Degradation.PolicyDownCascade),
                 };
             case StepKind.LlmAnswer:
@@ -149,7 +158,7 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
                 _llmFailed = true;
                 return (_hasSamples ? StrategyStep.DoneWith(AnswerSource.Samples)
                     : _hasAnswer ? StrategyStep.DoneWith(AnswerSource.Slm)
-                    : new StrategyStep(StepKind.SlmAnswer)).Because(Degradation.LlmDownSlmAnswers);
+                    : StrategyStep.SlmAnswer()).Because(Degradation.LlmDownSlmAnswers);
             case StepKind.Hint:
                 if (!FailureTable.SlmMayAnswer(failure, settings.OnFailure))
                 {
@@ -157,19 +166,17 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
                 }
 
                 _llmFailed = true;
-                return new StrategyStep(StepKind.SlmAnswer).Because(Degradation.LlmDownNoHint);
+                return StrategyStep.SlmAnswer().Because(Degradation.LlmDownNoHint);
             default:
-                throw new InvalidOperationException($"{kind.ToWire()}: no step is pending after {_asked}.");
+                return NothingPending();
         }
     }
 
+    private readonly StrategyStep NothingPending() => throw new InvalidOperationException($"{kind.ToWire()}: no step is pending after {_asked}.");
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private StrategyStep Ask(StrategyStep step)
     {
-        if (step.Kind == StepKind.Predict && kind == StrategyKind.CascadeScorer)
-        {
-            _scoredEntropy = step.MeanEntropy;
-        }
-
         _asked = step.Kind;
         return step;
     }

@@ -70,29 +70,70 @@ public enum Degradation : byte
 }
 
 /// <summary>
-/// One step a strategy asks for. A value: the executor runs it and hands back a <see cref="StepResult"/>.
+/// One step a strategy asks for. A value of 12 bytes (it travels in registers: replay runs millions a second):
+/// the executor runs it and hands back a <see cref="StepResult"/>. A reactive prediction's features are those of
+/// the SLM result the strategy saw last (its samples, or the answer it scores).
 /// </summary>
-/// <param name="Degradation">Set on the step taken because the previous one failed (the failure is the previous result's).</param>
-public readonly record struct StrategyStep(
-    StepKind Kind,
-    PolicyMode Mode = PolicyMode.Proactive,
-    int HintTokens = 0,
-    double MeanEntropy = 0,
-    double MeanOutputLength = 0,
-    bool Final = true,
-    AnswerSource Answer = AnswerSource.None,
-    Degradation Degradation = Degradation.None,
-    StepFailure Failure = StepFailure.None)
+public readonly struct StrategyStep
 {
+    private readonly byte _kind;
+    private readonly byte _mode;
+    private readonly byte _answer;
+    private readonly byte _degradation;
+    private readonly byte _failure;
+    private readonly bool _notFinal;
+
+    private StrategyStep(StepKind kind, PolicyMode mode = PolicyMode.Proactive, int hintTokens = 0, bool final = true,
+        AnswerSource answer = AnswerSource.None, Degradation degradation = Degradation.None, StepFailure failure = StepFailure.None)
+    {
+        _kind = (byte)kind;
+        _mode = (byte)mode;
+        HintTokens = hintTokens;
+        _notFinal = !final;
+        _answer = (byte)answer;
+        _degradation = (byte)degradation;
+        _failure = (byte)failure;
+    }
+
+    public StepKind Kind => (StepKind)_kind;
+
+    /// <summary>Predict: which policy.</summary>
+    public PolicyMode Mode => (PolicyMode)_mode;
+
+    /// <summary>Hint: n, the LLM tokens to buy.</summary>
+    public int HintTokens { get; }
+
+    /// <summary>SlmAnswer: the answer is the final text unless a later step says otherwise (streamed live); false for the answer cascade-scorer rates.</summary>
+    public bool Final => !_notFinal;
+
+    /// <summary>Done: which step's text is the answer.</summary>
+    public AnswerSource Answer => (AnswerSource)_answer;
+
+    /// <summary>Set on the step taken because the previous one failed (the failure is the previous result's).</summary>
+    public Degradation Degradation => (Degradation)_degradation;
+
+    /// <summary>Fail: the failure the answer could not get past.</summary>
+    public StepFailure Failure => (StepFailure)_failure;
+
     public static StrategyStep Sample => new(StepKind.Sample);
 
-    public static StrategyStep Predict(PolicyMode mode, double entropy = 0, double length = 0) => new(StepKind.Predict, mode, MeanEntropy: entropy, MeanOutputLength: length);
+    public static StrategyStep LlmAnswer => new(StepKind.LlmAnswer);
 
-    public static StrategyStep DoneWith(AnswerSource answer) => new(StepKind.Done, Answer: answer);
+    public static StrategyStep SlmWithHint => new(StepKind.SlmWithHint);
 
-    public static StrategyStep FailWith(StepFailure failure) => new(StepKind.Fail, Failure: failure);
+    public static StrategyStep SlmAnswer(bool final = true) => new(StepKind.SlmAnswer, final: final);
 
-    public StrategyStep Because(Degradation degradation) => this with { Degradation = degradation };
+    public static StrategyStep Predict(PolicyMode mode) => new(StepKind.Predict, mode);
+
+    public static StrategyStep Hint(int tokens) => new(StepKind.Hint, hintTokens: tokens);
+
+    public static StrategyStep DoneWith(AnswerSource answer) => new(StepKind.Done, answer: answer);
+
+    public static StrategyStep FailWith(StepFailure failure) => new(StepKind.Fail, failure: failure);
+
+    public StrategyStep Because(Degradation degradation) => new(Kind, Mode, HintTokens, Final, Answer, degradation, Failure);
+
+    public override string ToString() => $"{Kind} {Mode} n={HintTokens} final={Final} answer={Answer} degradation={Degradation} failure={Failure}";
 }
 
 /// <summary>

@@ -28,6 +28,7 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
         string? llmAnswer = null;
         string? hint = null;
         var streamed = false;
+        var (meanEntropy, meanOutputLength) = (0.0, 0.0);
         var failure = StepFailure.None;
         var detail = "";
         var failures = new List<(StepFailure Kind, string Message)>();
@@ -89,12 +90,10 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
                     var keys = samples.Completions.Select(c => context.Task.Extract(c.Text, context.Item).Key).ToArray();
                     vote = Consensus.Vote(keys, context.Point.Agree);
                     recorder.Samples(samples, keys, vote);
-                    return new StepResult(
-                        Consensus: vote.Reached,
-                        MeanEntropy: samples.Completions.Average(c => c.MeanEntropy),
-                        MeanOutputLength: samples.Completions.Average(c => (double)c.GeneratedTokens));
+                    (meanEntropy, meanOutputLength) = (samples.Completions.Average(c => c.MeanEntropy), samples.Completions.Average(c => (double)c.GeneratedTokens));
+                    return new StepResult(Consensus: vote.Reached, MeanEntropy: meanEntropy, MeanOutputLength: meanOutputLength);
                 case StepKind.Predict:
-                    var prediction = await policy.PredictAsync(context, step.Mode, step.MeanEntropy, step.MeanOutputLength, cancellationToken);
+                    var prediction = await policy.PredictAsync(context, step.Mode, meanEntropy, meanOutputLength, cancellationToken);
                     recorder.Prediction(prediction);
                     return new StepResult(PHint: prediction.PHint, Alpha: prediction.Alpha, HintTokens: prediction.HintTokens, RouteToLlm: prediction.RouteToLlm);
                 case StepKind.Hint:
@@ -120,7 +119,8 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
                         recorder.Scored(slmAnswer);
                     }
 
-                    return new StepResult(MeanEntropy: slmAnswer.MeanEntropy, MeanOutputLength: slmAnswer.GeneratedTokens);
+                    (meanEntropy, meanOutputLength) = (slmAnswer.MeanEntropy, slmAnswer.GeneratedTokens);
+                    return new StepResult(MeanEntropy: meanEntropy, MeanOutputLength: meanOutputLength);
                 default:
                     throw new InvalidOperationException($"unknown step {step.Kind}");
             }
