@@ -75,35 +75,28 @@ internal sealed class ReplayExecutor(double entropyScale)
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private Key KeyOf(ReplayQuery q, in ReplayPoint p, StrategyKind kind)
     {
-        // The policy decision rule: P ≥ α needs a hint of n; n > η routes to the LLM.
-        var key = Bit(q.AgreeMax >= p.Agree, Key.Consensus)
-            | Bit(q.ProactiveP >= p.Alpha, Key.ProactiveNeeded) | Bit(q.ProactiveHint > 0, Key.ProactiveHint) | Bit(q.ProactiveHint > p.EtaHint, Key.ProactiveRoute)
-            | Bit(q.ReactiveP >= p.Alpha, Key.ReactiveNeeded) | Bit(q.ReactiveHint > 0, Key.ReactiveHint) | Bit(q.ReactiveHint > p.EtaHint, Key.ReactiveRoute);
-        if (kind == StrategyKind.CascadeScorer)
+        // The policy decision rule: P ≥ α needs a hint of n; n > η routes to the LLM. Only what the strategy can
+        // ask for is read (a sweep runs one strategy, so the switch is predicted).
+        switch (kind)
         {
-            var scored = double.IsNaN(q.ReactiveP);
-            var confidence = scored ? StrategyMachine.EntropyConfidence(q.MeanEntropy, entropyScale) : 1 - q.ReactiveP;
-            key |= Bit(scored, Key.NoReactiveScore) | Bit(StrategyMachine.Accepts(confidence, p.Threshold), Key.ScorerAccepts);
+            case StrategyKind.Route or StrategyKind.Proactive:
+                return Bit(q.ProactiveP >= p.Alpha, Key.ProactiveNeeded) | Bit(q.ProactiveHint > 0, Key.ProactiveHint) | Bit(q.ProactiveHint > p.EtaHint, Key.ProactiveRoute);
+            case StrategyKind.Reactive:
+                return Bit(q.AgreeMax >= p.Agree, Key.Consensus)
+                    | Bit(q.ReactiveP >= p.Alpha, Key.ReactiveNeeded) | Bit(q.ReactiveHint > 0, Key.ReactiveHint) | Bit(q.ReactiveHint > p.EtaHint, Key.ReactiveRoute);
+            case StrategyKind.CascadeAbc:
+                return Bit(q.AgreeMax >= p.Agree, Key.Consensus);
+            case StrategyKind.CascadeScorer:
+                var scored = double.IsNaN(q.ReactiveP);
+                var confidence = scored ? StrategyMachine.EntropyConfidence(q.MeanEntropy, entropyScale) : 1 - q.ReactiveP;
+                return Bit(scored, Key.NoReactiveScore) | Bit(StrategyMachine.Accepts(confidence, p.Threshold), Key.ScorerAccepts);
+            default:
+                return 0;
         }
-
-        return key & Asks[(int)kind];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Key Bit(bool set, Key bit) => (Key)((set ? 1 : 0) * (int)bit);
-
-    /// <summary>The results each strategy can ask for (the rest of a key is masked off, so plans are shared).</summary>
-    private static readonly Key[] Asks =
-    [
-        0,
-        0, // slm
-        0, // llm
-        Key.ProactiveNeeded | Key.ProactiveHint | Key.ProactiveRoute, // route
-        Key.Consensus, // cascade-abc
-        Key.NoReactiveScore | Key.ScorerAccepts, // cascade-scorer
-        Key.ProactiveNeeded | Key.ProactiveHint | Key.ProactiveRoute, // proactive
-        Key.Consensus | Key.ReactiveNeeded | Key.ReactiveHint | Key.ReactiveRoute, // reactive
-    ];
 
     /// <summary>A plan as 0/1 weights of each cost and correctness a query has.</summary>
     private sealed class Weights(Plan plan)
