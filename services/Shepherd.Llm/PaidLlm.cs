@@ -24,6 +24,8 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
 
     public string Model => llm.Model;
 
+    /// <summary>Who writes this LLM's answers (<see cref="ILlmClient.Source"/>).</summary>
+    public string Source => llm.Source;
 
     public static string PromptHash(string model, IReadOnlyList<CoreChatMessage> messages)
     {
@@ -39,12 +41,13 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
     }
 
     /// <param name="allowCut">Serve a shorter request by cutting a longer cached answer (Storage:CutWithSlmTokenizer applies too).</param>
+    /// <param name="deadline">The caller's deadline (UTC), passed to every downstream call; null: each call's own cap.</param>
     /// <returns>The completion, what it cost (zero when cached) and its list price (what it would have cost uncached).</returns>
     public async Task<(LlmCompletion Completion, CostBreakdown Cost, double ListUsd)> CompleteAsync(
-        IReadOnlyList<CoreChatMessage> messages, int maxTokens, LedgerTag tag, double? remainingBudgetUsd, bool allowCut, CancellationToken cancellationToken)
+        IReadOnlyList<CoreChatMessage> messages, int maxTokens, LedgerTag tag, double? remainingBudgetUsd, bool allowCut, CancellationToken cancellationToken, DateTime? deadline = null)
     {
         var hash = PromptHash(llm.Model, messages);
-        var completion = await FromCacheAsync(hash, maxTokens, allowCut && storage.Value.CutWithSlmTokenizer, cancellationToken);
+        var completion = await FromCacheAsync(hash, maxTokens, allowCut && storage.Value.CutWithSlmTokenizer, deadline, cancellationToken);
         if (completion is null)
         {
             if (remainingBudgetUsd is { } budget && WorstCaseUsd(messages, maxTokens) is var worst && worst > budget)
@@ -52,10 +55,10 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
                 throw new LlmBudgetExhaustedException($"budget: this call could cost up to ${worst:F6}, over the remaining ${Math.Max(0, budget):F6}");
             }
 
-            completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens), cancellationToken);
+            completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens, deadline), cancellationToken);
             if (cache is not null)
             {
-                await cache.StoreAsync(llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
+                await cache.StoreAsync(llm.Source, llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
             }
         }
 
@@ -68,14 +71,14 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
         return (completion, cost, list.TotalUsd);
     }
 
-    private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, CancellationToken cancellationToken)
+    private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, DateTime? deadline, CancellationToken cancellationToken)
     {
         if (cache is null)
         {
             return null;
         }
 
-        var hit = await cache.LookupAsync(llm.Model, hash, tokens, allowCut, cancellationToken);
+        var hit = await cache.LookupAsync(llm.Source, llm.Model, hash, tokens, allowCut, cancellationToken);
         if (hit is not { } found)
         {
             return null;
@@ -87,7 +90,7 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
             return new LlmCompletion(answer.Text, llm.Model, answer.PromptTokens, answer.CompletionTokens, answer.Complete, llm.IsStandIn, Cached: true, Attempts: 0);
         }
 
-        var text = await cutter.FirstTokensAsync(answer.Text, tokens, cancellationToken);
+        var text = await cutter.FirstTokensAsync(answer.Text, tokens, cancellationToken, deadline);
         return new LlmCompletion(text, llm.Model, answer.PromptTokens, tokens, Complete: false, llm.IsStandIn, Cached: true, Attempts: 0);
     }
 }
@@ -98,25 +101,27 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
 /// </summary>
 public sealed class TokenCutter(SlmService.SlmServiceClient tokenizer)
 {
-    public async Task<string> FirstTokensAsync(string text, int tokens, CancellationToken cancellationToken)
+    private static readonly TimeSpan Cap = TimeSpan.FromSeconds(30);
+
+    public async Task<string> FirstTokensAsync(string text, int tokens, CancellationToken cancellationToken, DateTime? deadline = null)
     {
-        var ids = await TokenizeAsync(text, cancellationToken);
-        return await DetokenizeAsync(text, ids.Take(tokens), cancellationToken);
+        var ids = await TokenizeAsync(text, cancellationToken, deadline);
+        return await DetokenizeAsync(text, ids.Take(tokens), cancellationToken, deadline);
     }
 
-    public async Task<IReadOnlyList<int>> TokenizeAsync(string text, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<int>> TokenizeAsync(string text, CancellationToken cancellationToken, DateTime? deadline = null)
     {
         if (text.Length == 0)
         {
             return [];
         }
 
-        var response = await tokenizer.TokenizeAsync(new TokenizeRequest { Text = text }, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken);
+        var response = await tokenizer.TokenizeAsync(new TokenizeRequest { Text = text }, deadline: Deadline(deadline), cancellationToken: cancellationToken);
         return response.TokenIds;
     }
 
     /// <summary>Token ids back to text; SentencePiece's word-boundary space is dropped when the original had none.</summary>
-    public async Task<string> DetokenizeAsync(string original, IEnumerable<int> ids, CancellationToken cancellationToken)
+    public async Task<string> DetokenizeAsync(string original, IEnumerable<int> ids, CancellationToken cancellationToken, DateTime? deadline = null)
     {
         var request = new DetokenizeRequest();
         request.TokenIds.AddRange(ids);
@@ -125,7 +130,14 @@ public sealed class TokenCutter(SlmService.SlmServiceClient tokenizer)
             return "";
         }
 
-        var prefix = (await tokenizer.DetokenizeAsync(request, deadline: DateTime.UtcNow.AddSeconds(30), cancellationToken: cancellationToken)).Text;
+        var prefix = (await tokenizer.DetokenizeAsync(request, deadline: Deadline(deadline), cancellationToken: cancellationToken)).Text;
         return !original.StartsWith(' ') && prefix.StartsWith(' ') ? prefix[1..] : prefix;
+    }
+
+    /// <summary>The caller's deadline, capped per call.</summary>
+    private static DateTime Deadline(DateTime? caller)
+    {
+        var capped = DateTime.UtcNow + Cap;
+        return caller is { } d && d < capped ? d : capped;
     }
 }

@@ -27,8 +27,11 @@ public static class PaidLlmFactory
         }
     }
 
+    /// <summary>The group-commit ledger; dispose it to commit what is queued and close its connection.</summary>
     public static ILedger Ledger(StorageOptions storage) =>
-        string.IsNullOrWhiteSpace(storage.PostgresConnectionString) ? new SqliteLedger(storage.SqlitePath) : new PostgresLedger(storage.PostgresConnectionString);
+        string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
+            ? new SqliteLedger(storage.SqlitePath, storage.LedgerQueueCapacity, storage.LedgerMaxBatch)
+            : new PostgresLedger(storage.PostgresConnectionString, storage.LedgerQueueCapacity, storage.LedgerMaxBatch);
 
     /// <summary>
     /// The LLM is the configured OpenAI-compatible endpoint when a key is found, else the stand-in behind
@@ -44,7 +47,7 @@ public static class PaidLlmFactory
         var options = Options.Create(llm);
         var key = new LlmApiKey(options);
         ILlmClient client = key.Value is null
-            ? new StandInLlmClient(new StandInSlmClient(slm), options)
+            ? new StandInLlmClient(new StandInSlmClient(slm, llm.StandInAddress), options)
             : new OpenAiChatClient(new HttpClient(), options, key, new LlmMetrics(), loggers.CreateLogger<OpenAiChatClient>(), TimeProvider.System);
         var cache = storage.HintCacheEnabled
             ? new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), TimeProvider.System)

@@ -13,4 +13,7 @@ internal static partial class OrchestratorLog
 
     [LoggerMessage(EventId = 3004, Level = LogLevel.Information, Message = "Ledger: {Store}")]
     public static partial void LedgerStore(ILogger logger, string store);
+
+    [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Hint cache: dropped {Entries} entries of the old format, which did not record whether the stand-in or the real LLM wrote them")]
+    public static partial void DiscardedLegacyHintCache(ILogger logger, long entries);
 }

@@ -14,9 +14,16 @@ public sealed class OrchestratorOptions
     /// <summary>The policy-service; empty means no policy (strategies that need it take their fallback).</summary>
     public string PolicyAddress { get; set; } = "http://127.0.0.1:5103";
 
-    /// <summary>Deadline of each call to the SLM or the policy.</summary>
+    /// <summary>Cap of each call to the SLM or the policy; a call gets the caller's remaining deadline when that is sooner.</summary>
     [Range(1, 3600)]
     public int DownstreamTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Retry advice sent with RESOURCE_EXHAUSTED when an overloaded downstream service gave none (seconds; in
+    /// google.rpc.RetryInfo and the retry-after trailer).
+    /// </summary>
+    [Range(0.001, 3600)]
+    public double OverloadRetryAfterSeconds { get; set; } = 1;
 
     /// <summary>Largest accepted query, in characters.</summary>
     [Range(1, 1_000_000)]

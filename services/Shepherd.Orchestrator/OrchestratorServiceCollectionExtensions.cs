@@ -61,7 +61,7 @@ public static class OrchestratorServiceCollectionExtensions
             var channelOptions = new GrpcChannelOptions();
             ConfigureReconnect(channelOptions, sp);
             var channel = GrpcChannel.ForAddress(address, channelOptions);
-            return new StandInSlmClient(new SlmService.SlmServiceClient(channel));
+            return new StandInSlmClient(new SlmService.SlmServiceClient(channel), address);
         });
         services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
             ? ActivatorUtilities.CreateInstance<StandInLlmClient>(sp)
@@ -98,7 +98,7 @@ public static class OrchestratorServiceCollectionExtensions
 }
 
 /// <summary>Says at start-up which LLM answers (a real endpoint or the stand-in) and where the ledger lives.</summary>
-internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, ILogger<StartupReport> logger) : IHostedService
+internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -113,6 +113,11 @@ internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmO
         }
 
         OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
+        if (storage.Value.HintCacheEnabled && services.GetRequiredService<HintCache>().DiscardedLegacyEntries is > 0 and var discarded)
+        {
+            OrchestratorLog.DiscardedLegacyHintCache(logger, discarded);
+        }
+
         return Task.CompletedTask;
     }
 

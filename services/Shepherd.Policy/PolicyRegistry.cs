@@ -3,7 +3,6 @@ using Microsoft.Extensions.Options;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Batching;
 using Shepherd.Policy.Model.Bundle;
-using Shepherd.Policy.Model.Encoding;
 using Shepherd.Policy.Model.Prediction;
 
 namespace Shepherd.Policy;
@@ -30,7 +29,7 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var predictorOptions = new PolicyPredictorOptions { Encoder = new EncoderRuntimeOptions { IntraOpThreads = settings.EncoderThreads } };
+        var predictorOptions = new PolicyPredictorOptions { Encoder = settings.EncoderRuntime() };
         var paths = new[] { settings.BundlePath }.Concat(settings.AdditionalBundlePaths).ToArray();
         for (var i = 0; i < paths.Length; i++)
         {

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Shepherd.Policy.Model.Bundle;
+using Shepherd.Policy.Model.Encoding;
 
 namespace Shepherd.Policy;
 
@@ -31,6 +32,28 @@ public sealed class PolicyServiceOptions
 
     /// <summary>Encoder intra-op threads; 0 = every core.</summary>
     public int EncoderThreads { get; set; }
+
+    /// <summary>
+    /// OnnxRuntime's session.intra_op.allow_spinning. Off: a spinning intra-op thread holds a core that Kestrel and
+    /// the callers need between runs (docs/policy.md, "Session options", has the measurements).
+    /// </summary>
+    public bool EncoderAllowSpinning { get; set; }
+
+    /// <summary>Graph optimisation level: none, basic, extended or all.</summary>
+    public EncoderGraphOptimization EncoderGraphOptimization { get; set; } = EncoderGraphOptimization.All;
+
+    /// <summary>OnnxRuntime's CPU memory arena for the encoder.</summary>
+    public bool EncoderMemoryArena { get; set; } = true;
+
+    /// <summary>The encoder session settings these options describe.</summary>
+    public EncoderRuntimeOptions EncoderRuntime() => new()
+    {
+        IntraOpThreads = EncoderThreads,
+        AllowSpinning = EncoderAllowSpinning,
+        GraphOptimization = EncoderGraphOptimization,
+        MemoryArena = EncoderMemoryArena,
+        BatchSize = MaxBatchSize,
+    };
 }
 
 /// <summary>Start-up checks: fail fast, naming the setting and the path.</summary>
@@ -66,6 +89,11 @@ public sealed class PolicyServiceOptionsValidator : IValidateOptions<PolicyServi
         if (options.EncoderThreads < 0)
         {
             failures.Add("Policy:EncoderThreads must be >= 0.");
+        }
+
+        if (!Enum.IsDefined(options.EncoderGraphOptimization))
+        {
+            failures.Add("Policy:EncoderGraphOptimization must be none, basic, extended or all.");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -13,6 +13,9 @@ namespace Shepherd.ServiceDefaults;
 /// </summary>
 public sealed class ExceptionMappingInterceptor(ILogger<ExceptionMappingInterceptor> logger) : Interceptor
 {
+    /// <summary>Seconds to wait before retrying a RESOURCE_EXHAUSTED call, as HTTP's Retry-After.</summary>
+    public const string RetryAfterTrailer = "retry-after";
+
     public override async Task<TResponse> UnaryServerHandler<TRequest, TResponse>(
         TRequest request, ServerCallContext context, UnaryServerMethod<TRequest, TResponse> continuation)
     {
@@ -61,7 +64,7 @@ public sealed class ExceptionMappingInterceptor(ILogger<ExceptionMappingIntercep
                     },
                 }.ToRpcException();
             case CapacityExceededException full:
-                return new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, full.Message));
+                return Exhausted(full);
             case DependencyUnavailableException down:
                 ServiceDefaultsLog.DependencyUnavailable(logger, down.Dependency, context.Method, ex);
                 return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, down.Message));
@@ -77,5 +80,23 @@ public sealed class ExceptionMappingInterceptor(ILogger<ExceptionMappingIntercep
                 ServiceDefaultsLog.Unhandled(logger, context.Method, id, ex);
                 return new RpcException(new Grpc.Core.Status(StatusCode.Internal, $"internal error (id {id})"));
         }
+    }
+
+    /// <summary>RESOURCE_EXHAUSTED, with the retry advice (when known) as google.rpc.RetryInfo and a retry-after trailer in seconds.</summary>
+    private static RpcException Exhausted(CapacityExceededException full)
+    {
+        if (full.RetryAfter is not { } wait)
+        {
+            return new RpcException(new Grpc.Core.Status(StatusCode.ResourceExhausted, full.Message));
+        }
+
+        var exception = new Google.Rpc.Status
+        {
+            Code = (int)Code.ResourceExhausted,
+            Message = full.Message,
+            Details = { Any.Pack(new RetryInfo { RetryDelay = Duration.FromTimeSpan(wait) }) },
+        }.ToRpcException();
+        exception.Trailers.Add(RetryAfterTrailer, Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return exception;
     }
 }

@@ -31,7 +31,15 @@ public sealed class SlmOptions
     [Range(16, 65536)]
     public int BatchTokens { get; set; } = 512;
 
-    /// <summary>Total KV-cache cells shared by all sequences. 0 means ContextSize × MaxSequences, capped at 65536.</summary>
+    /// <summary>
+    /// false (default): a KV stream per sequence, each of ContextSize cells, so a token attends only over its own
+    /// sequence (what makes many concurrent long prompts affordable); samples of one prompt copy its stream.
+    /// true: one buffer shared by all sequences (KvCacheSize cells; samples share the prompt's cells without copying,
+    /// but every token attends over every sequence's cells).
+    /// </summary>
+    public bool KvUnified { get; set; }
+
+    /// <summary>Total KV-cache cells (unified buffer only; with streams it is ContextSize × sequences) shared by all sequences. 0 means ContextSize × MaxSequences, capped at 65536.</summary>
     [Range(0, 1048576)]
     public int KvCacheSize { get; set; }
 

@@ -19,13 +19,13 @@ namespace Shepherd.Benchmarks;
 /// What edge and orchestrator add to an Answer whose model is a stand-in. Strategy llm, so the only model on the
 /// path is the Groq stand-in (a Kestrel server speaking Groq's wire format, answering at once): the SLM and the
 /// policy are not called, and the figures are the serving stack's own cost, not a model's. Three modes, each
-/// timed for a fixed duration at concurrency 1 and 8 after a warm-up, all in one run:
+/// timed for a fixed duration at concurrency 1, 8 and 32 after a warm-up, all in one run:
 ///   groq          HTTP POST of the very body the orchestrator sends, straight to the stand-in;
 ///   orchestrator  gRPC Answer to the orchestrator (validation, prompt, LLM call, cost, SQLite ledger row);
 ///   edge          gRPC Answer through the edge (key check, token bucket, YARP over h2c) to that orchestrator.
 /// The hint cache is off (otherwise every call after the first is a cache hit that never reaches the stand-in);
 /// the ledger is on, as deployed: one SQLite row per call, WAL with synchronous=FULL. Logging is at Warning in
-/// every host. All hosts and the load driver share this machine's cores, so concurrency 8 is CPU-bound; read the
+/// every host. All hosts and the load driver share this machine's cores, so concurrency 8 and 32 are CPU-bound; read the
 /// concurrency-1 p50 differences as the added latency. Args: [seconds per mode, default 3].
 /// </summary>
 public static class AnswerBench
@@ -97,7 +97,7 @@ public static class AnswerBench
                 $"Answer (strategy llm, Groq stand-in on loopback; path {string.Join('>', first.Path)}, ${first.Cost.TotalUsd:F8} a call), {seconds:F0} s per mode after 1 s warm-up, {Environment.ProcessorCount} cores shared by driver, edge, orchestrator and stand-in"));
             output.WriteLine("mode          conc   calls     req/s    p50 ms   p99 ms");
             var results = new Dictionary<(string, int), (double P50, double P99)>();
-            foreach (var concurrency in new[] { 1, 8 })
+            foreach (var concurrency in new[] { 1, 8, 32 })
             {
                 foreach (var (name, call) in modes)
                 {
@@ -112,7 +112,7 @@ public static class AnswerBench
                 }
             }
 
-            foreach (var concurrency in new[] { 1, 8 })
+            foreach (var concurrency in new[] { 1, 8, 32 })
             {
                 var (g, o, e) = (results[("groq", concurrency)], results[("orchestrator", concurrency)], results[("edge", concurrency)]);
                 output.WriteLine(string.Create(

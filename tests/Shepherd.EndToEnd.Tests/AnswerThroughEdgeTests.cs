@@ -27,10 +27,10 @@ public sealed class AnswerThroughEdgeTests(EndToEndStack stack)
         var completionTokens = GroqStandIn.CountTokens(stack.Replicas[0].Groq.Answer(""));
         Assert.Equal(["llm.answer"], response.Path);
         Assert.Equal("14", response.FinalAnswer);
-        Assert.Equal(promptTokens * InputUsdPerToken, response.Cost.LlmInputUsd, 12);
-        Assert.Equal(completionTokens * OutputUsdPerToken, response.Cost.LlmOutputUsd, 12);
+        Assert.Equal(promptTokens * InputUsdPerToken, response.Cost.LlmInputUsd, tolerance: 1e-12);
+        Assert.Equal(completionTokens * OutputUsdPerToken, response.Cost.LlmOutputUsd, tolerance: 1e-12);
         Assert.Equal(0, response.Cost.SlmUsd);
-        Assert.Equal((promptTokens * InputUsdPerToken) + (completionTokens * OutputUsdPerToken), response.Cost.TotalUsd, 12);
+        Assert.Equal((promptTokens * InputUsdPerToken) + (completionTokens * OutputUsdPerToken), response.Cost.TotalUsd, tolerance: 1e-12);
         var llm = Assert.Single(response.Usage, u => u.Role == "llm");
         Assert.Equal("llama-3.3-70b-versatile", llm.Model);
         Assert.Equal(promptTokens, llm.PromptTokens);
@@ -58,9 +58,9 @@ public sealed class AnswerThroughEdgeTests(EndToEndStack stack)
         Assert.Equal(n, response.Hint.Tokens);
         Assert.False(response.Hint.Cached);
         Assert.Equal(string.Join(' ', stack.Replicas[0].Groq.Answer("").Split(' ').Take(n)), response.Hint.Text);
-        Assert.Equal(PromptTokens(sent) * InputUsdPerToken, response.Cost.LlmInputUsd, 12);
-        Assert.Equal(n * OutputUsdPerToken, response.Cost.LlmOutputUsd, 12);
-        Assert.Equal((PromptTokens(sent) * InputUsdPerToken) + (n * OutputUsdPerToken), response.Cost.TotalUsd, 12);
+        Assert.Equal(PromptTokens(sent) * InputUsdPerToken, response.Cost.LlmInputUsd, tolerance: 1e-12);
+        Assert.Equal(n * OutputUsdPerToken, response.Cost.LlmOutputUsd, tolerance: 1e-12);
+        Assert.Equal((PromptTokens(sent) * InputUsdPerToken) + (n * OutputUsdPerToken), response.Cost.TotalUsd, tolerance: 1e-12);
         Assert.Equal(0, response.Cost.SlmUsd);
         Assert.Contains(response.Usage, u => u.Role == "slm" && u.CompletionTokens > 0);
         Assert.True(response.Trace.HasPHint);

@@ -29,8 +29,8 @@ public sealed class OrchestratorProcessTests(EndToEndStack stack)
         Assert.Equal(2, total.Calls);
         Assert.Equal(first.Usage.Single().PromptTokens + second.Usage.Single().PromptTokens, total.PromptTokens);
         Assert.Equal(first.Usage.Single().CompletionTokens + second.Usage.Single().CompletionTokens, total.CompletionTokens);
-        Assert.Equal(first.Cost.TotalUsd + second.Cost.TotalUsd, total.Usd, 12);
-        Assert.Equal(first.Cost.TotalUsd + second.Cost.TotalUsd, usage.TotalUsd, 12);
+        Assert.Equal(first.Cost.TotalUsd + second.Cost.TotalUsd, total.Usd, tolerance: 1e-12);
+        Assert.Equal(first.Cost.TotalUsd + second.Cost.TotalUsd, usage.TotalUsd, tolerance: 1e-12);
     }
 
     [SkippableFact]

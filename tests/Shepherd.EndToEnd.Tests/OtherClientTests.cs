@@ -44,10 +44,10 @@ public sealed class OtherClientTests(EndToEndStack stack)
         Assert.Equal("STRATEGY_LLM", response.GetProperty("strategy").GetString());
         Assert.Equal(["llm.answer"], response.GetProperty("path").EnumerateArray().Select(p => p.GetString()));
         var cost = response.GetProperty("cost");
-        Assert.Equal(PromptTokens(sent) * InputUsdPerToken, cost.GetProperty("llmInputUsd").GetDouble(), 12);
-        Assert.Equal(completionTokens * OutputUsdPerToken, cost.GetProperty("llmOutputUsd").GetDouble(), 12);
+        Assert.Equal(PromptTokens(sent) * InputUsdPerToken, cost.GetProperty("llmInputUsd").GetDouble(), tolerance: 1e-12);
+        Assert.Equal(completionTokens * OutputUsdPerToken, cost.GetProperty("llmOutputUsd").GetDouble(), tolerance: 1e-12);
         Assert.Equal(0, cost.GetProperty("slmUsd").GetDouble());
-        Assert.Equal((PromptTokens(sent) * InputUsdPerToken) + (completionTokens * OutputUsdPerToken), cost.GetProperty("totalUsd").GetDouble(), 12);
+        Assert.Equal((PromptTokens(sent) * InputUsdPerToken) + (completionTokens * OutputUsdPerToken), cost.GetProperty("totalUsd").GetDouble(), tolerance: 1e-12);
         // The Groq stand-in is a real HTTP endpoint to the orchestrator: not the local llama.cpp stand-in LLM.
         Assert.False(response.GetProperty("llmStandIn").GetBoolean());
         Assert.StartsWith("node-", response.GetProperty("requestId").GetString());

@@ -39,7 +39,7 @@ public sealed class PostgresLedgerTests(StackFixture stack)
         var answer = await client.AnswerAsync(new AnswerRequest { Query = "What is 5 + 6?", Task = TaskKind.Gsm8K, Strategy = Strategy.Llm }, metadata);
         var usage = await client.UsageAsync(new UsageRequest(), metadata);
 
-        Assert.Equal(answer.Cost.TotalUsd, usage.TotalUsd, 12);
+        Assert.Equal(answer.Cost.TotalUsd, usage.TotalUsd, tolerance: 1e-12);
         Assert.All(usage.Totals, t => Assert.Equal(key, t.ApiKeyId));
     }
 
@@ -77,7 +77,7 @@ public sealed class PostgresLedgerTests(StackFixture stack)
         var recent = Assert.Single(await ledger.TotalsAsync(key, now.AddMinutes(-5), null, CancellationToken.None));
 
         Assert.Equal(2, all.Calls);
-        Assert.Equal(0.75, all.Usd, 12);
+        Assert.Equal(0.75, all.Usd, tolerance: 1e-12);
         Assert.Equal(150, all.PromptTokens);
         Assert.Equal(1, recent.Calls);
         Assert.Equal(3, (await ledger.EntriesAsync(request, CancellationToken.None)).Count);

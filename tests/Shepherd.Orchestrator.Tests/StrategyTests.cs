@@ -44,9 +44,9 @@ public sealed class StrategyTests(StackFixture stack)
         Assert.Equal("14", response.FinalAnswer);
         var promptTokens = sent["messages"]!.AsArray().Sum(m => GroqStandIn.CountTokens(m!["content"]!.GetValue<string>()));
         var completionTokens = GroqStandIn.CountTokens(stack.Groq.Answer(""));
-        Assert.Equal(promptTokens * In, response.Cost.LlmInputUsd, 12);
-        Assert.Equal(completionTokens * Out, response.Cost.LlmOutputUsd, 12);
-        Assert.Equal((promptTokens * In) + (completionTokens * Out), response.Cost.TotalUsd, 12);
+        Assert.Equal(promptTokens * In, response.Cost.LlmInputUsd, tolerance: 1e-12);
+        Assert.Equal(completionTokens * Out, response.Cost.LlmOutputUsd, tolerance: 1e-12);
+        Assert.Equal((promptTokens * In) + (completionTokens * Out), response.Cost.TotalUsd, tolerance: 1e-12);
         Assert.Equal(64, sent["max_completion_tokens"]!.GetValue<int>());
         Assert.Equal(0, sent["temperature"]!.GetValue<double>());
         Assert.False(sent.ContainsKey("n"));
@@ -76,7 +76,7 @@ public sealed class StrategyTests(StackFixture stack)
         Assert.Equal(n, response.Hint.Tokens);
         Assert.Equal(string.Join(' ', stack.Groq.Answer("").Split(' ').Take(n)), response.Hint.Text);
         var promptTokens = sent["messages"]!.AsArray().Sum(m => GroqStandIn.CountTokens(m!["content"]!.GetValue<string>()));
-        Assert.Equal((promptTokens * In) + (n * Out), response.Cost.TotalUsd, 12);
+        Assert.Equal((promptTokens * In) + (n * Out), response.Cost.TotalUsd, tolerance: 1e-12);
         Assert.False(response.Trace.RoutedToLlm);
         Assert.True(response.Trace.HasPHint);
     }

@@ -14,6 +14,7 @@ public sealed class PolicyFixture : IDisposable
     public const int LabelSeed = 7;
 
     private readonly string _root = Path.Combine(Path.GetTempPath(), "shepherd-policy-tests-" + Guid.NewGuid().ToString("N")[..8]);
+    private readonly Lazy<(CachingTextEncoder Encoder, string Bundle)> _int8;
 
     public PolicyFixture()
     {
@@ -26,7 +27,20 @@ public sealed class PolicyFixture : IDisposable
         ReactiveBundle = Path.Combine(_root, "reactive");
         Proactive.Save(ProactiveBundle);
         Reactive.Save(ReactiveBundle);
+        _int8 = new Lazy<(CachingTextEncoder, string)>(() =>
+        {
+            var encoder = new CachingTextEncoder(OnnxTextEncoder.Create(EncoderSpec.Default with { Quantization = EncoderQuantization.DynamicInt8 }));
+            var bundle = Path.Combine(_root, "proactive-int8");
+            PolicyTrainer.Train(ProactiveLabels, encoder, Options(PolicyMode.Proactive)).Save(bundle);
+            return (encoder, bundle);
+        });
     }
+
+    /// <summary>The packaged MiniLM quantized to int8 at load (cached like <see cref="Encoder"/>), built on first use.</summary>
+    public CachingTextEncoder Int8Encoder => _int8.Value.Encoder;
+
+    /// <summary>A proactive bundle trained on the same labels and seed as <see cref="ProactiveBundle"/>, with the int8 encoder.</summary>
+    public string Int8ProactiveBundle => _int8.Value.Bundle;
 
     public CachingTextEncoder Encoder { get; }
 
@@ -55,6 +69,11 @@ public sealed class PolicyFixture : IDisposable
     public void Dispose()
     {
         Encoder.Dispose();
+        if (_int8.IsValueCreated)
+        {
+            _int8.Value.Encoder.Dispose();
+        }
+
         try
         {
             Directory.Delete(_root, recursive: true);

@@ -1,9 +1,11 @@
 using Google.Rpc;
 using Grpc.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Model.Bundle;
+using Shepherd.Policy.Model.Encoding;
 using WireMode = Shepherd.Contracts.V1.PolicyMode;
 
 namespace Shepherd.Policy.Tests;
@@ -85,8 +87,8 @@ public sealed class PolicyServiceTests(PolicyFixture fixture) : IAsyncLifetime
         {
             var single = await _service.Client.PredictAsync(batch.Requests[i]);
             Assert.Equal(single.BundleId, response.Predictions[i].BundleId);
-            Assert.Equal(single.PHint, response.Predictions[i].PHint, 5);
-            Assert.Equal(single.RawSize, response.Predictions[i].RawSize, 4);
+            Assert.Equal(single.PHint, response.Predictions[i].PHint, tolerance: 1e-5);
+            Assert.Equal(single.RawSize, response.Predictions[i].RawSize, tolerance: 1e-4);
         }
     }
 
@@ -104,7 +106,7 @@ public sealed class PolicyServiceTests(PolicyFixture fixture) : IAsyncLifetime
 
         for (var i = 0; i < queries.Length; i++)
         {
-            Assert.Equal(sequential[i].PHint, concurrent[i].PHint, 5);
+            Assert.Equal(sequential[i].PHint, concurrent[i].PHint, tolerance: 1e-5);
             Assert.Equal(sequential[i].HintTokens, concurrent[i].HintTokens);
         }
     }
@@ -213,6 +215,32 @@ public sealed class PolicyServiceStartupTests(PolicyFixture fixture)
         var ex = await Assert.ThrowsAsync<OptionsValidationException>(() => app.StartAsync());
 
         Assert.Contains("Policy:BundlePath", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task EncoderSessionOptionsComeFromConfiguration()
+    {
+        await using var app = PolicyServiceHostRunner.Build(
+            $"--Policy:BundlePath={fixture.ProactiveBundle}", "--Policy:EncoderThreads=1", "--Policy:EncoderAllowSpinning=true",
+            "--Policy:EncoderGraphOptimization=basic", "--Policy:EncoderMemoryArena=false");
+        await app.StartAsync();
+
+        var runtime = app.Services.GetRequiredService<IOptions<PolicyServiceOptions>>().Value.EncoderRuntime();
+
+        Assert.Equal(new EncoderRuntimeOptions { IntraOpThreads = 1, AllowSpinning = true, GraphOptimization = EncoderGraphOptimization.Basic, MemoryArena = false }, runtime);
+        await app.StopAsync();
+    }
+
+    [Fact]
+    public async Task EncoderSessionDefaultsDoNotSpin()
+    {
+        await using var app = PolicyServiceHostRunner.Build($"--Policy:BundlePath={fixture.ProactiveBundle}");
+
+        var runtime = app.Services.GetRequiredService<IOptions<PolicyServiceOptions>>().Value.EncoderRuntime();
+
+        Assert.False(runtime.AllowSpinning);
+        Assert.Equal(EncoderGraphOptimization.All, runtime.GraphOptimization);
+        Assert.True(runtime.MemoryArena);
     }
 
     [Fact]

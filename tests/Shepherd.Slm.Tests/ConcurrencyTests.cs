@@ -99,6 +99,7 @@ public sealed class BackPressureTests(TinySlmFixture fixture) : IClassFixture<Ti
         Skip.If(SlmServiceFixture.ModelPath is null, SlmServiceFixture.MissingModelReason);
 
         var calls = Enumerable.Range(0, 12).Select(_ => fixture.Client.GenerateAsync(Long()).ResponseAsync).ToArray();
+        var refusals = new System.Collections.Concurrent.ConcurrentBag<RpcException>();
         var outcomes = await Task.WhenAll(calls.Select(async c =>
         {
             try
@@ -108,11 +109,24 @@ public sealed class BackPressureTests(TinySlmFixture fixture) : IClassFixture<Ti
             }
             catch (RpcException ex)
             {
+                if (ex.StatusCode == StatusCode.ResourceExhausted)
+                {
+                    refusals.Add(ex);
+                }
+
                 return ex.StatusCode;
             }
         }));
 
         Assert.Contains(StatusCode.ResourceExhausted, outcomes);
+        // Every refusal says when to come back: a google.rpc.RetryInfo detail and a retry-after trailer.
+        Assert.All(refusals, r =>
+        {
+            var retry = r.GetRpcStatus()!.GetDetail<Google.Rpc.RetryInfo>();
+            Assert.NotNull(retry);
+            Assert.InRange(retry.RetryDelay.Seconds, 1, 30);
+            Assert.Equal(retry.RetryDelay.Seconds.ToString(System.Globalization.CultureInfo.InvariantCulture), r.Trailers.GetValue("retry-after"));
+        });
         Assert.Contains(StatusCode.OK, outcomes);
         Assert.All(outcomes, o => Assert.True(o is StatusCode.OK or StatusCode.ResourceExhausted, o.ToString()));
     }

@@ -12,8 +12,18 @@ using Microsoft.Extensions.Logging;
 
 namespace Shepherd.TestSupport;
 
-/// <summary>One scripted reply of the stand-in: an HTTP status with Groq's error body, or null for a normal answer.</summary>
-public sealed record GroqReply(int Status, string? RetryAfter = null, string ErrorType = "server_error", string ErrorCode = "internal_server_error");
+/// <summary>
+/// One scripted reply of the stand-in: an HTTP status with Groq's error body. With <paramref name="EchoAuthorization"/>
+/// the body's message repeats the request's Authorization header, as some OpenAI-compatible endpoints do in a 401;
+/// with <paramref name="PlainText"/> the body is that message alone, not JSON.
+/// </summary>
+public sealed record GroqReply(
+    int Status,
+    string? RetryAfter = null,
+    string ErrorType = "server_error",
+    string ErrorCode = "internal_server_error",
+    bool EchoAuthorization = false,
+    bool PlainText = false);
 
 /// <summary>
 /// A stand-in for Groq's OpenAI-compatible API on a real Kestrel port of 127.0.0.1 (no network reaches Groq here).
@@ -134,8 +144,23 @@ public sealed class GroqStandIn : IAsyncDisposable
             {
                 429 => "Rate limit reached for model `llama-3.3-70b-versatile` on tokens per minute (TPM). Please try again.",
                 498 => "The model is currently over capacity. Please try again later.",
+                401 => "Invalid API Key",
+                400 => "Bad request",
                 _ => "Internal Server Error",
             };
+            if (scripted.EchoAuthorization)
+            {
+                message += ": " + http.Request.Headers.Authorization.ToString() + " (key " + http.Request.Headers.Authorization.ToString()["Bearer ".Length..] + ")";
+            }
+
+            if (scripted.PlainText)
+            {
+                response.StatusCode = scripted.Status;
+                response.ContentType = "text/plain";
+                await response.WriteAsync(message);
+                return;
+            }
+
             await ErrorAsync(response, scripted.Status, message, scripted.Status == 429 ? "tokens" : scripted.ErrorType, scripted.Status == 429 ? "rate_limit_exceeded" : scripted.ErrorCode);
             return;
         }

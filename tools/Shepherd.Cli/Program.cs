@@ -17,7 +17,10 @@ var root = new RootCommand("shepherd: pay for hints, not answers")
 try
 {
     // Expected failures print one line (below); System.CommandLine's handler would print a stack trace.
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // No response files: `grade --output @file` reads the file itself (as its help says); System.CommandLine would
+    // otherwise splice the file's words in as arguments.
+    var parsing = new ParserConfiguration { ResponseFileTokenReplacer = null };
+    return await root.Parse(args, parsing).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception ex) when (ex is InvalidOperationException or TimeoutException or Grpc.Core.RpcException or ArgumentException
                                or IOException or Shepherd.Core.Datasets.DatasetFormatException or KeyNotFoundException)

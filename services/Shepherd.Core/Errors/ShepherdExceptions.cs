@@ -12,8 +12,14 @@ public sealed class InvalidRequestException(string field, string message)
     public string Description { get; } = message;
 }
 
-/// <summary>A bounded queue or pool is full. Hosts map it to RESOURCE_EXHAUSTED at once.</summary>
-public sealed class CapacityExceededException(string message) : Exception(message);
+/// <summary>
+/// A bounded queue or pool is full, here or downstream. Hosts map it to RESOURCE_EXHAUSTED at once, with
+/// <see cref="RetryAfter"/> (when known) as a google.rpc.RetryInfo detail and a retry-after trailer.
+/// </summary>
+public sealed class CapacityExceededException(string message, TimeSpan? retryAfter = null, Exception? inner = null) : Exception(message, inner)
+{
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}
 
 /// <summary>A dependency (model, LLM, another service) cannot serve now. Hosts map it to UNAVAILABLE.</summary>
 public sealed class DependencyUnavailableException(string dependency, string message, Exception? inner = null)

@@ -22,6 +22,9 @@ public enum StepFailure : byte
 
     /// <summary>The caller's budget cannot cover the call's worst case; nothing was paid.</summary>
     BudgetExhausted,
+
+    /// <summary>The LLM refused the request for load (RESOURCE_EXHAUSTED from the stand-in slm-service).</summary>
+    LlmOverloaded,
 }
 
 /// <summary>Llm:OnFailure: what a failing LLM does to an answer.</summary>
@@ -46,11 +49,13 @@ public enum FailureStatus
 /// README's failure table, once, for both Llm:OnFailure modes:
 /// <list type="table">
 /// <item>LLM unavailable — degrade: the SLM answers (degraded); fail: UNAVAILABLE.</item>
+/// <item>LLM overloaded — degrade: the SLM answers (degraded) unless it is the service that refused; fail:
+/// RESOURCE_EXHAUSTED with retry advice.</item>
 /// <item>LLM refused — degrade: the SLM answers (degraded); fail: FAILED_PRECONDITION (retrying will not help).</item>
 /// <item>budget too small — either mode: no paid call, the SLM answers (degraded); it is the caller's limit, not an outage.</item>
 /// <item>policy-service — either mode: the agreement cascade (degraded).</item>
 /// <item>slm-service unavailable / overloaded — either mode: the LLM answers (degraded); strategy slm, or no LLM
-/// either: UNAVAILABLE / RESOURCE_EXHAUSTED.</item>
+/// either: UNAVAILABLE / RESOURCE_EXHAUSTED (an overload anywhere on the way makes it RESOURCE_EXHAUSTED).</item>
 /// </list>
 /// </summary>
 public static class FailureTable
@@ -59,14 +64,14 @@ public static class FailureTable
     public static bool SlmMayAnswer(StepFailure failure, LlmFailureMode mode) => failure switch
     {
         StepFailure.BudgetExhausted => true,
-        StepFailure.LlmUnavailable or StepFailure.LlmRefused => mode == LlmFailureMode.Degrade,
+        StepFailure.LlmUnavailable or StepFailure.LlmRefused or StepFailure.LlmOverloaded => mode == LlmFailureMode.Degrade,
         _ => true,
     };
 
     /// <summary>The status an answer fails with when <paramref name="failure"/> is what it could not get past.</summary>
     public static FailureStatus StatusOf(StepFailure failure) => failure switch
     {
-        StepFailure.SlmOverloaded => FailureStatus.ResourceExhausted,
+        StepFailure.SlmOverloaded or StepFailure.LlmOverloaded => FailureStatus.ResourceExhausted,
         StepFailure.LlmRefused => FailureStatus.FailedPrecondition,
         _ => FailureStatus.Unavailable,
     };
@@ -79,6 +84,9 @@ public static class FailureTable
         StepFailure.BudgetExhausted => "budget",
         _ => "llm",
     };
+
+    /// <summary>A service refused for load: it must not be asked again for this request, and the answer carries retry advice.</summary>
+    public static bool IsOverload(StepFailure failure) => failure is StepFailure.SlmOverloaded or StepFailure.LlmOverloaded;
 
     public static LlmFailureMode ParseMode(string text) =>
         string.Equals(text, "fail", StringComparison.OrdinalIgnoreCase) ? LlmFailureMode.Fail : LlmFailureMode.Degrade;

@@ -147,7 +147,8 @@ public struct StrategyMachine(StrategyKind kind, StrategySettings settings)
             case StepKind.LlmAnswer:
                 if (_slmFailure != StepFailure.None)
                 {
-                    return StrategyStep.FailWith(_slmFailure);
+                    // Neither model answers: the SLM's failure names the status, unless the LLM refused for load.
+                    return StrategyStep.FailWith(FailureTable.IsOverload(failure) && !FailureTable.IsOverload(_slmFailure) ? failure : _slmFailure);
                 }
 
                 if (!FailureTable.SlmMayAnswer(failure, settings.OnFailure))

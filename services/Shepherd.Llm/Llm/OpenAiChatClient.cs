@@ -15,7 +15,9 @@ namespace Shepherd.Llm;
 /// Retries are explicit and visible in configuration: a 429 waits for retry-after (up to Llm:MaxRetryAfterSeconds),
 /// a 5xx or a timeout backs off exponentially with full jitter, up to Llm:MaxRetries; a 498 (capacity), any other
 /// 4xx, or an exhausted budget fails fast with <see cref="LlmUnavailableException"/>. The key is only ever put in
-/// the Authorization header: never in a log line, a trace tag or an exception message.
+/// the Authorization header: never in a log line, a trace tag or an exception message. An error body is upstream
+/// text (some endpoints echo the Authorization header in it): it never goes into an exception, which may reach a
+/// client, and reaches the log only as a short reason through <see cref="SecretRedactor"/>.
 /// </summary>
 public sealed class OpenAiChatClient : ILlmClient
 {
@@ -25,6 +27,7 @@ public sealed class OpenAiChatClient : ILlmClient
     private readonly LlmMetrics _metrics;
     private readonly ILogger<OpenAiChatClient> _logger;
     private readonly TimeProvider _time;
+    private readonly SecretRedactor _redactor;
     private string _tokenLimitParameter;
 
     public OpenAiChatClient(HttpClient http, IOptions<LlmOptions> options, LlmApiKey apiKey, LlmMetrics metrics, ILogger<OpenAiChatClient> logger, TimeProvider time)
@@ -35,6 +38,7 @@ public sealed class OpenAiChatClient : ILlmClient
         _metrics = metrics;
         _logger = logger;
         _time = time;
+        _redactor = new SecretRedactor(_apiKey);
         _tokenLimitParameter = _options.TokenLimitParameter;
         _http.BaseAddress = new Uri(_options.BaseUrl.TrimEnd('/') + "/");
         _http.Timeout = Timeout.InfiniteTimeSpan;
@@ -43,6 +47,8 @@ public sealed class OpenAiChatClient : ILlmClient
     public string Model => _options.Model;
 
     public bool IsStandIn => false;
+
+    public string Source => LlmSources.Endpoint(_options.BaseUrl);
 
     public async Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken)
     {
@@ -82,7 +88,7 @@ public sealed class OpenAiChatClient : ILlmClient
                 }
 
                 var error = await ReadErrorAsync(response, cancellationToken);
-                LlmLog.LlmAttemptFailed(_logger, Model, attempt, $"HTTP {status}: {error}");
+                LlmLog.LlmAttemptFailed(_logger, Model, attempt, $"HTTP {status}: {_redactor.Redact(error)}");
                 switch (status)
                 {
                     case 429:
@@ -111,7 +117,8 @@ public sealed class OpenAiChatClient : ILlmClient
                         attempt--;
                         continue;
                     default:
-                        throw new LlmRefusedException($"LLM refused the request (HTTP {status}): {error}");
+                        // The body stays out: it is upstream text, and the exception's message may reach a client.
+                        throw new LlmRefusedException($"LLM refused the request (HTTP {status})");
                 }
             }
         }
@@ -186,7 +193,9 @@ public sealed class OpenAiChatClient : ILlmClient
 
         return Trim(body);
 
-        static string Trim(string s) => s.Length <= 200 ? s : s[..200] + "…";
+        // Bounded before anything looks at it; redaction then cuts it to a log line (cutting first could leave half
+        // a key that no longer looks like one).
+        static string Trim(string s) => s.Length <= 4096 ? s : s[..4096];
     }
 
     private TimeSpan RetryAfter(HttpResponseMessage response)

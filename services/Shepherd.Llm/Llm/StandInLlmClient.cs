@@ -15,30 +15,53 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
 
     public bool IsStandIn => true;
 
+    public string Source => LlmSources.StandIn(client.Address);
+
     public async Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken)
     {
         var generate = new GenerateRequest { MaxTokens = Math.Min(request.MaxTokens, 4096), Temperature = 0, N = 1 };
         generate.Messages.AddRange(request.Messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
         try
         {
+            var cap = DateTime.UtcNow.AddSeconds(options.Value.TimeoutSeconds);
             var response = await client.Client.GenerateAsync(
                 generate,
-                deadline: DateTime.UtcNow.AddSeconds(options.Value.TimeoutSeconds),
+                deadline: request.Deadline is { } deadline && deadline < cap ? deadline : cap,
                 cancellationToken: cancellationToken);
             var completion = response.Completions[0];
             return new LlmCompletion(
                 completion.Text, Model, response.PromptTokens, completion.GeneratedTokens,
                 Complete: completion.FinishReason == FinishReason.Stop, StandIn: true, Cached: false, Attempts: 1);
         }
-        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.ResourceExhausted or StatusCode.Internal or StatusCode.Unknown)
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
+        {
+            throw new LlmUnavailableException("LLM stand-in overloaded (ResourceExhausted)", ex) { Overloaded = true, RetryAfter = RetryAdvice.From(ex) };
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
         {
             throw new LlmUnavailableException($"LLM stand-in unavailable ({ex.StatusCode})", ex);
         }
     }
 }
 
-/// <summary>The gRPC client of the slm-service that plays the LLM.</summary>
-public sealed class StandInSlmClient(SlmService.SlmServiceClient client)
+/// <summary>The gRPC client of the slm-service that plays the LLM, and its address ("" when not known).</summary>
+public sealed class StandInSlmClient(SlmService.SlmServiceClient client, string address = "")
 {
     public SlmService.SlmServiceClient Client { get; } = client;
+
+    public string Address { get; } = address;
+}
+
+/// <summary>The <see cref="ILlmClient.Source"/> of each kind of LLM, normalised so one place cannot be spelt two ways.</summary>
+public static class LlmSources
+{
+    public static string Endpoint(string baseUrl) => Normalize(baseUrl);
+
+    public static string StandIn(string address) => "stand-in:" + (address.Length == 0 ? "slm-service" : Normalize(address));
+
+    /// <summary>scheme://host:port/path, lower-case host, no trailing slash; text that is not a URL, trimmed.</summary>
+    public static string Normalize(string address) =>
+        Uri.TryCreate(address.Trim(), UriKind.Absolute, out var uri)
+            ? $"{uri.Scheme}://{uri.Host.ToLowerInvariant()}:{uri.Port}{uri.AbsolutePath.TrimEnd('/')}"
+            : address.Trim();
 }

@@ -3,12 +3,16 @@ using Npgsql;
 
 namespace Shepherd.Llm.Storage;
 
-/// <summary>The ledger in PostgreSQL, used when Storage:PostgresConnectionString is set.</summary>
-internal sealed class PostgresLedger : SqlLedger, IDisposable
+/// <summary>
+/// The ledger in PostgreSQL, used when Storage:PostgresConnectionString is set. A batch is one transaction and one
+/// multi-row INSERT: one round trip and one WAL flush at COMMIT (synchronous_commit as the server sets it).
+/// </summary>
+internal sealed class PostgresLedger : SqlLedger
 {
     private readonly NpgsqlDataSource _dataSource;
 
-    public PostgresLedger(string connectionString)
+    public PostgresLedger(string connectionString, int queueCapacity = StorageOptions.DefaultLedgerQueueCapacity, int maxBatch = StorageOptions.DefaultLedgerMaxBatch)
+        : base(queueCapacity, maxBatch)
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
         using var command = _dataSource.CreateCommand("""
@@ -23,7 +27,7 @@ internal sealed class PostgresLedger : SqlLedger, IDisposable
         command.ExecuteNonQuery();
     }
 
-    public void Dispose() => _dataSource.Dispose();
+    protected override ValueTask DisposeStoreAsync() => _dataSource.DisposeAsync();
 
     protected override async Task<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
         await _dataSource.OpenConnectionAsync(cancellationToken);

@@ -5,29 +5,96 @@ namespace Shepherd.Llm.Storage;
 
 /// <summary>
 /// The ledger's SQL, shared by SQLite and PostgreSQL: only the DDL's types and the connection differ, so the
-/// queries live once here.
+/// queries live once here. Writes go through a group commit (<see cref="GroupCommitQueue{T}"/>): one transaction,
+/// so one fsync, per batch of rows on a connection kept open; each caller returns once its batch is committed.
 /// </summary>
-internal abstract class SqlLedger : ILedger
+internal abstract class SqlLedger : ILedger, IAsyncDisposable, IDisposable
 {
     protected const string Columns = "ts, request_id, api_key_id, strategy, role, model, prompt_tokens, completion_tokens, usd, cached, stand_in";
 
-    public async Task RecordAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    // A batch is one multi-row INSERT: this keeps its parameters under both engines' limits (SQLite 32766, PostgreSQL 65535).
+    private const int MaxRowsPerInsert = 1000;
+
+    private readonly GroupCommitQueue<LedgerEntry> _queue;
+
+    // The writer's connection: opened on the first batch, kept open (PRAGMAs run once), replaced after a failed
+    // batch. Only the queue's single writer loop touches it.
+    private DbConnection? _writer;
+
+    protected SqlLedger(int queueCapacity, int maxBatch)
     {
-        await using var connection = await OpenAsync(cancellationToken);
-        await using var command = connection.CreateCommand();
-        command.CommandText = $"INSERT INTO ledger ({Columns}) VALUES (@ts, @request_id, @api_key_id, @strategy, @role, @model, @prompt_tokens, @completion_tokens, @usd, @cached, @stand_in)";
-        Add(command, "ts", Timestamp(entry.Timestamp));
-        Add(command, "request_id", entry.RequestId);
-        Add(command, "api_key_id", entry.ApiKeyId);
-        Add(command, "strategy", entry.Strategy);
-        Add(command, "role", entry.Role);
-        Add(command, "model", entry.Model);
-        Add(command, "prompt_tokens", entry.PromptTokens);
-        Add(command, "completion_tokens", entry.CompletionTokens);
-        Add(command, "usd", entry.Usd);
-        Add(command, "cached", entry.Cached ? 1 : 0);
-        Add(command, "stand_in", entry.StandIn ? 1 : 0);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        _queue = new GroupCommitQueue<LedgerEntry>("ledger", CommitAsync, queueCapacity, Math.Min(maxBatch, MaxRowsPerInsert));
+    }
+
+    /// <summary>Rows waiting for the writer (tests watch it to know what a batch will hold).</summary>
+    internal int Queued => _queue.Queued;
+
+    /// <summary>Whether a batch is being committed.</summary>
+    internal bool Committing => _queue.Committing;
+
+    /// <summary>Completes once the row is committed (group commit: one transaction for whatever queued meanwhile).</summary>
+    public Task RecordAsync(LedgerEntry entry, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        return _queue.AddAsync(entry, cancellationToken);
+    }
+
+    /// <summary>Commits what is queued, then closes the writer's connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _queue.DisposeAsync();
+        if (_writer is not null)
+        {
+            await _writer.DisposeAsync();
+            _writer = null;
+        }
+
+        await DisposeStoreAsync();
+    }
+
+    public void Dispose() => DisposeAsync().AsTask().GetAwaiter().GetResult();
+
+    private async Task CommitAsync(IReadOnlyList<LedgerEntry> batch)
+    {
+        try
+        {
+            _writer ??= await OpenAsync(CancellationToken.None);
+            await using var transaction = await _writer.BeginTransactionAsync();
+            await using var command = _writer.CreateCommand();
+            command.Transaction = transaction;
+            var values = new System.Text.StringBuilder($"INSERT INTO ledger ({Columns}) VALUES ");
+            for (var i = 0; i < batch.Count; i++)
+            {
+                var entry = batch[i];
+                values.Append(i == 0 ? "" : ", ").Append(CultureInfo.InvariantCulture, $"(@t{i}, @r{i}, @k{i}, @s{i}, @o{i}, @m{i}, @p{i}, @c{i}, @u{i}, @h{i}, @i{i})");
+                Add(command, $"t{i}", Timestamp(entry.Timestamp));
+                Add(command, $"r{i}", entry.RequestId);
+                Add(command, $"k{i}", entry.ApiKeyId);
+                Add(command, $"s{i}", entry.Strategy);
+                Add(command, $"o{i}", entry.Role);
+                Add(command, $"m{i}", entry.Model);
+                Add(command, $"p{i}", entry.PromptTokens);
+                Add(command, $"c{i}", entry.CompletionTokens);
+                Add(command, $"u{i}", entry.Usd);
+                Add(command, $"h{i}", entry.Cached ? 1 : 0);
+                Add(command, $"i{i}", entry.StandIn ? 1 : 0);
+            }
+
+            command.CommandText = values.ToString();
+            await command.ExecuteNonQueryAsync();
+            await transaction.CommitAsync();
+        }
+        catch
+        {
+            // A connection that failed mid-batch may be broken or hold a half-finished transaction: start afresh.
+            if (_writer is not null)
+            {
+                await _writer.DisposeAsync();
+                _writer = null;
+            }
+
+            throw;
+        }
     }
 
     public async Task<IReadOnlyList<UsageRow>> TotalsAsync(string? apiKeyId, DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken)
@@ -93,6 +160,8 @@ internal abstract class SqlLedger : ILedger
     }
 
     protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    protected virtual ValueTask DisposeStoreAsync() => ValueTask.CompletedTask;
 
     protected abstract object Timestamp(DateTimeOffset value);
 

@@ -4,12 +4,16 @@ using Microsoft.Data.Sqlite;
 
 namespace Shepherd.Llm.Storage;
 
-/// <summary>The ledger in a SQLite file: WAL journal, synchronous=FULL, so a committed call survives a crash.</summary>
+/// <summary>
+/// The ledger in a SQLite file: WAL journal, synchronous=FULL, so a committed call survives a crash. A batch is one
+/// BEGIN IMMEDIATE transaction, so other processes sharing the file (replicas) wait on busy_timeout, not fail.
+/// </summary>
 internal sealed class SqliteLedger : SqlLedger
 {
     private readonly string _connectionString;
 
-    public SqliteLedger(string path)
+    public SqliteLedger(string path, int queueCapacity = StorageOptions.DefaultLedgerQueueCapacity, int maxBatch = StorageOptions.DefaultLedgerMaxBatch)
+        : base(queueCapacity, maxBatch)
     {
         _connectionString = SqliteFiles.ConnectionString(path);
         using var connection = SqliteFiles.Open(_connectionString);

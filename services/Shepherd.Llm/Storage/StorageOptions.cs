@@ -13,6 +13,20 @@ public sealed class StorageOptions
     /// <summary>When set, the ledger lives in PostgreSQL instead.</summary>
     public string? PostgresConnectionString { get; set; }
 
+    public const int DefaultLedgerQueueCapacity = 4096;
+
+    public const int DefaultLedgerMaxBatch = 256;
+
+    /// <summary>
+    /// Ledger rows that may wait for the group-commit writer; when full, callers wait to enter (backpressure).
+    /// </summary>
+    [Range(1, 1_000_000)]
+    public int LedgerQueueCapacity { get; set; } = DefaultLedgerQueueCapacity;
+
+    /// <summary>Most rows one ledger transaction (one fsync) commits.</summary>
+    [Range(1, 1000)]
+    public int LedgerMaxBatch { get; set; } = DefaultLedgerMaxBatch;
+
     public bool HintCacheEnabled { get; set; } = true;
 
     [Range(1, 100_000_000)]

@@ -16,13 +16,13 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
     public const string ApiKeyAdminHeader = "x-shepherd-api-key-admin";
 
     public override Task<AnswerResponse> Answer(AnswerRequest request, ServerCallContext context) =>
-        pipeline.AnswerAsync(request, ApiKeyId(context), textSink: null, context.CancellationToken);
+        pipeline.AnswerAsync(request, ApiKeyId(context), textSink: null, context.Deadline, context.CancellationToken);
 
     public override async Task AnswerStream(AnswerStreamRequest request, IServerStreamWriter<AnswerStreamResponse> responseStream, ServerCallContext context)
     {
         var answer = request.Request ?? throw new Core.Errors.InvalidRequestException("request", "is required");
         var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-        var run = pipeline.AnswerAsync(answer, ApiKeyId(context), text => deltas.Writer.TryWrite(text), context.CancellationToken);
+        var run = pipeline.AnswerAsync(answer, ApiKeyId(context), text => deltas.Writer.TryWrite(text), context.Deadline, context.CancellationToken);
         _ = run.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
         await foreach (var delta in deltas.Reader.ReadAllAsync(context.CancellationToken))
         {

@@ -43,9 +43,22 @@ public sealed class AnswerContext(
     /// <summary>η_hint requested by the caller; null lets the bundle's apply.</summary>
     public int? EtaOverride { get; init; }
 
+    /// <summary>The caller's deadline (UTC); DateTime.MaxValue when the caller set none.</summary>
+    public DateTime Deadline { get; init; } = DateTime.MaxValue;
+
+    /// <summary>The caller's deadline for a client that takes null as "none".</summary>
+    public DateTime? CallerDeadline => Deadline == DateTime.MaxValue ? null : Deadline;
+
     /// <summary>Receives the final stage's text as it is generated (AnswerStream); null for unary calls.</summary>
     public Action<string>? TextSink { get; } = textSink;
 
     /// <summary>The query's messages for either model, with the paper's Hint line when a hint is given.</summary>
     public IReadOnlyList<CoreChatMessage> Messages(string? hint = null) => Task.BuildMessages(Item, hint);
+
+    /// <summary>A downstream call's deadline: the caller's remaining deadline, capped per hop.</summary>
+    public DateTime DeadlineFor(TimeSpan cap, TimeProvider time)
+    {
+        var capped = time.GetUtcNow().UtcDateTime + cap;
+        return Deadline < capped ? Deadline : capped;
+    }
 }

@@ -26,9 +26,10 @@ public sealed partial class AnswerPipeline(
 
     private readonly ModelPrice _slmPrice = new(options.Value.SlmInputPerMillion, options.Value.SlmOutputPerMillion);
 
-    public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, CancellationToken cancellationToken)
+    /// <param name="deadline">The caller's deadline (UTC; DateTime.MaxValue for none): every downstream call gets what remains of it, capped per hop.</param>
+    public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline, CancellationToken cancellationToken)
     {
-        var context = CreateContext(request, apiKeyId, textSink);
+        var context = CreateContext(request, apiKeyId, textSink, deadline);
         var recorder = new AnswerRecorder(context, ledger, _slmPrice, time);
         var outcome = await executor.RunAsync(context, recorder, cancellationToken);
         var extracted = context.Task.Extract(outcome.Text, context.Item);
@@ -37,7 +38,7 @@ public sealed partial class AnswerPipeline(
         return AnswerMapper.ToResponse(answer);
     }
 
-    private AnswerContext CreateContext(AnswerRequest request, string apiKeyId, Action<string>? textSink)
+    private AnswerContext CreateContext(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline)
     {
         var o = options.Value;
         if (string.IsNullOrWhiteSpace(request.Query))
@@ -120,6 +121,7 @@ public sealed partial class AnswerPipeline(
         {
             AlphaOverride = request.HasAlpha ? request.Alpha : null,
             EtaOverride = request.HasEtaHint ? request.EtaHint : null,
+            Deadline = deadline,
         };
     }
 

@@ -92,6 +92,7 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
         {
             StepFailure.BudgetExhausted => "llm not asked",
             StepFailure.LlmRefused => "llm refused",
+            StepFailure.LlmOverloaded => "llm overloaded",
             _ => "llm unavailable",
         };
         var reason = degradation switch

@@ -4,10 +4,20 @@ using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 
 namespace Shepherd.Orchestrator.Pipeline;
 
-/// <summary>The LLM as one Answer sees it: <see cref="PaidLlm"/> booked to the answer, within its remaining budget.</summary>
-public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
+/// <summary>
+/// The LLM as one Answer sees it: <see cref="PaidLlm"/> booked to the answer, within its remaining budget and the
+/// caller's deadline. <see cref="Endpoint"/> says which service answers, so the live executor can leave a stand-in
+/// that is the slm-service alone after that service refused the request for load.
+/// </summary>
+public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options, IOptions<OrchestratorOptions> orchestrator)
 {
     public bool IsStandIn => llm.IsStandIn;
+
+    /// <summary>The service that answers, normalised as <see cref="SlmGateway.Endpoint"/> is: the stand-in's slm-service, or the endpoint.</summary>
+    public string Endpoint { get; } = LlmSources.Normalize(
+        !llm.IsStandIn ? options.Value.BaseUrl
+        : string.IsNullOrWhiteSpace(options.Value.StandInAddress) ? orchestrator.Value.SlmAddress
+        : options.Value.StandInAddress);
 
     /// <summary>The first n tokens of the LLM's answer (max_completion_tokens = n).</summary>
     public Task<LlmResult> HintAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
@@ -20,7 +30,8 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
     private async Task<LlmResult> CompleteAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken)
     {
         var (completion, cost, list) = await llm.CompleteAsync(
-            messages, tokens, new LedgerTag(context.RequestId, context.ApiKeyId, context.StrategyName), remainingBudgetUsd, allowCut: true, cancellationToken);
+            messages, tokens, new LedgerTag(context.RequestId, context.ApiKeyId, context.StrategyName), remainingBudgetUsd, allowCut: true, cancellationToken,
+            context.CallerDeadline);
         return new LlmResult(completion, cost, list, llm.Model, llm.IsStandIn);
     }
 }

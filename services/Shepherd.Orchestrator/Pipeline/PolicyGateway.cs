@@ -40,7 +40,7 @@ public sealed class PolicyGateway(PolicyService.PolicyServiceClient? client, IOp
         try
         {
             var response = await client.PredictAsync(
-                request, deadline: time.GetUtcNow().UtcDateTime.AddSeconds(options.Value.DownstreamTimeoutSeconds), cancellationToken: cancellationToken);
+                request, deadline: context.DeadlineFor(TimeSpan.FromSeconds(options.Value.DownstreamTimeoutSeconds), time), cancellationToken: cancellationToken);
             return new PolicyResult(response.PHint, response.RawSize, response.BundleId, response.Alpha, response.EtaHint, response.HintTokens, response.RouteToLlm, response.QueryLength);
         }
         catch (RpcException ex) when (ex.StatusCode is not StatusCode.Cancelled)

@@ -1,6 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
+using Shepherd.Llm;
 using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 
 namespace Shepherd.Orchestrator.Pipeline;
@@ -8,16 +9,26 @@ namespace Shepherd.Orchestrator.Pipeline;
 /// <summary>The slm-service is down, overloaded or timed out.</summary>
 public sealed class SlmUnavailableException(string reason, Exception? inner = null) : Exception(reason, inner)
 {
-    /// <summary>It refused for load (RESOURCE_EXHAUSTED).</summary>
+    /// <summary>It refused for load (RESOURCE_EXHAUSTED): asking it again now only adds load.</summary>
     public bool Overloaded { get; init; }
+
+    /// <summary>How long the slm-service asked callers to wait (RetryInfo or retry-after), when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }
 
-/// <summary>Calls the slm-service with a deadline and the caller's cancellation; returns what it gave.</summary>
+/// <summary>
+/// Calls the slm-service with the caller's remaining deadline (capped by Orchestrator:DownstreamTimeoutSeconds) and
+/// cancellation; returns what it gave. A refusal for load carries the service's retry advice; the live executor
+/// remembers it for the rest of the request.
+/// </summary>
 public sealed class SlmGateway(SlmService.SlmServiceClient client, IOptions<OrchestratorOptions> options, TimeProvider time)
 {
     private readonly OrchestratorOptions _options = options.Value;
 
     public SlmService.SlmServiceClient Client => client;
+
+    /// <summary>Where the slm-service is, normalised (<see cref="LlmSources.Normalize"/>) to compare with the stand-in LLM's address.</summary>
+    public string Endpoint { get; } = LlmSources.Normalize(options.Value.SlmAddress);
 
     /// <summary>n samples of one prompt in one batched call (they share the prefill); streamed to the context's sink when asked.</summary>
     public async Task<SlmResult> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, bool stream, CancellationToken cancellationToken)
@@ -30,7 +41,7 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, IOptions<Orch
             N = n,
         };
         request.Messages.AddRange(messages.Select(m => new Contracts.V1.ChatMessage { Role = m.Role, Content = m.Content }));
-        var deadline = time.GetUtcNow().UtcDateTime.AddSeconds(_options.DownstreamTimeoutSeconds);
+        var deadline = context.DeadlineFor(TimeSpan.FromSeconds(_options.DownstreamTimeoutSeconds), time);
         GenerateResponse response;
         try
         {
@@ -40,7 +51,12 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, IOptions<Orch
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
         {
-            throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex) { Overloaded = true };
+            throw new SlmUnavailableException($"slm-service overloaded ({ex.StatusCode})", ex) { Overloaded = true, RetryAfter = RetryAdvice.From(ex) };
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.DeadlineExceeded && deadline == context.Deadline)
+        {
+            // The call ran under the caller's own deadline, and it ran out: no fallback can help, and none is tried.
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the request's deadline passed while the slm-service was working on it"));
         }
         catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
         {

@@ -15,6 +15,10 @@ public sealed record StrategyOutcome(string Text, AnswerSource AnsweredBy);
 /// the slm, policy and LLM gateways, turns each call into a <see cref="StepResult"/> (failures as
 /// <see cref="StepFailure"/>s) and hands every result to the answer's <see cref="AnswerRecorder"/>. When the
 /// machine gives up, the failure becomes the status of README's failure table (<see cref="FailureTable"/>).
+/// A service that refused the request for load (RESOURCE_EXHAUSTED) is remembered for the rest of the request: no
+/// later step calls it again (the stand-in LLM is the slm-service unless Llm:StandInAddress says otherwise, so an
+/// slm refusal also rules the stand-in out, and vice versa), and when no fallback is left the answer fails
+/// RESOURCE_EXHAUSTED with the longest retry advice a refusing service gave (else Orchestrator:OverloadRetryAfterSeconds).
 /// </summary>
 public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway policy, IOptions<LlmOptions> llmOptions, IOptions<OrchestratorOptions> options)
 {
@@ -32,6 +36,8 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
         var failure = StepFailure.None;
         var detail = "";
         var failures = new List<(StepFailure Kind, string Message)>();
+        var refused = new HashSet<string>(StringComparer.Ordinal);
+        TimeSpan? retryAfter = null;
         var step = machine.Start();
         while (true)
         {
@@ -56,10 +62,19 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
             if (step.Kind == StepKind.Fail)
             {
                 recorder.Decisions(machine);
-                throw Failed(step.Failure, failures);
+                throw Failed(step.Failure, failures, retryAfter ?? TimeSpan.FromSeconds(o.OverloadRetryAfterSeconds));
             }
 
             StepResult result;
+            if (NotToAsk(step) is { } skipped)
+            {
+                // The service this step needs refused the request for load: it is not called again.
+                (failure, detail) = skipped;
+                failures.Add(skipped);
+                step = machine.Next(StepResult.FailedWith(failure));
+                continue;
+            }
+
             var started = Stopwatch.GetTimestamp();
             var stage = StageName(step);
             try
@@ -71,6 +86,10 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
                 (failure, detail) = (kind, ex.Message);
                 failures.Add((kind, ex.Message));
                 result = StepResult.FailedWith(kind);
+                if (FailureTable.IsOverload(kind))
+                {
+                    RefusedForLoad(IsSlmStep(step) ? slm.Endpoint : llm.Endpoint, ex);
+                }
             }
             finally
             {
@@ -78,6 +97,30 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
             }
 
             step = machine.Next(result);
+        }
+
+        (StepFailure, string)? NotToAsk(in StrategyStep step)
+        {
+            if (step.Kind is StepKind.Predict)
+            {
+                return null;
+            }
+
+            return IsSlmStep(step)
+                ? refused.Contains(slm.Endpoint) ? (StepFailure.SlmOverloaded, "the slm-service refused this request for load already; not asked again") : null
+                : refused.Contains(llm.Endpoint) ? (StepFailure.LlmOverloaded, "the stand-in LLM is the slm-service that refused this request for load; not asked") : null;
+        }
+
+        void RefusedForLoad(string endpoint, Exception ex)
+        {
+            refused.Add(endpoint);
+            var advised = ex switch
+            {
+                SlmUnavailableException s => s.RetryAfter,
+                LlmUnavailableException l => l.RetryAfter,
+                _ => null,
+            } ?? TimeSpan.FromSeconds(o.OverloadRetryAfterSeconds);
+            retryAfter = retryAfter is { } known && known > advised ? known : advised;
         }
 
         async Task<StepResult> RunStepAsync(StrategyStep step)
@@ -135,12 +178,13 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
         PolicyUnavailableException => StepFailure.PolicyUnavailable,
         LlmBudgetExhaustedException => StepFailure.BudgetExhausted,
         LlmRefusedException => StepFailure.LlmRefused,
+        LlmUnavailableException { Overloaded: true } => StepFailure.LlmOverloaded,
         LlmUnavailableException => StepFailure.LlmUnavailable,
         _ => StepFailure.None,
     };
 
     /// <summary>README's failure table: the status an answer fails with, naming what failed.</summary>
-    private static Exception Failed(StepFailure failure, List<(StepFailure Kind, string Message)> failures)
+    private static Exception Failed(StepFailure failure, List<(StepFailure Kind, string Message)> failures, TimeSpan retryAfter)
     {
         var models = failures.Where(f => f.Kind != StepFailure.PolicyUnavailable).ToArray();
         var both = models.Select(f => FailureTable.Dependency(f.Kind)).Distinct().Count() > 1;
@@ -148,11 +192,15 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
         var message = both ? $"neither model is available: {string.Join("; ", models.Select(f => f.Message))}" : models.LastOrDefault().Message ?? failure.ToString();
         return FailureTable.StatusOf(failure) switch
         {
-            FailureStatus.ResourceExhausted => new CapacityExceededException($"{dependency}: {message}"),
+            FailureStatus.ResourceExhausted => new CapacityExceededException(
+                $"{(failure == StepFailure.LlmOverloaded ? "the LLM" : "the slm-service")} is overloaded and refused this request ({message}); retry after {Math.Max(1, Math.Ceiling(retryAfter.TotalSeconds))} s",
+                retryAfter),
             FailureStatus.FailedPrecondition => new DependencyRefusedException(dependency, message),
             _ => new DependencyUnavailableException(dependency, message),
         };
     }
+
+    private static bool IsSlmStep(in StrategyStep step) => step.Kind is StepKind.Sample or StepKind.SlmAnswer or StepKind.SlmWithHint;
 
     private static string StageName(in StrategyStep step) => step.Kind switch
     {

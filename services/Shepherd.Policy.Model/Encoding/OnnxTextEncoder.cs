@@ -3,16 +3,6 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Shepherd.Policy.Model.Encoding;
 
-/// <summary>How the encoder's OnnxRuntime session runs.</summary>
-public sealed record EncoderRuntimeOptions
-{
-    /// <summary>Intra-op threads; 0 lets OnnxRuntime use every core.</summary>
-    public int IntraOpThreads { get; init; }
-
-    /// <summary>Texts per encoder run when encoding long lists (training, PredictBatch).</summary>
-    public int BatchSize { get; init; } = 32;
-}
-
 /// <summary>
 /// A frozen ONNX sentence encoder: tokenize (WordPiece or SentencePiece), run the transformer, pool (mean or
 /// CLS), optionally L2-normalise. Inputs are found by name: input_ids, attention_mask and, if the model has
@@ -28,6 +18,11 @@ public sealed class OnnxTextEncoder : ITextEncoder
     private readonly string? _typesName;
     private readonly bool _int32Inputs;
     private readonly string _outputName;
+    private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
+
+    // Read-only during runs, so one instance serves every call (OnnxRuntime allows concurrent Run with it).
+    private readonly RunOptions _runOptions = new();
 
     private OnnxTextEncoder(EncoderSpec spec, InferenceSession session, EncoderTokenizer tokenizer, EncoderRuntimeOptions options)
     {
@@ -48,6 +43,8 @@ public sealed class OnnxTextEncoder : ITextEncoder
             throw new InvalidOperationException($"The encoder model has no output '{_outputName}'.");
         }
 
+        _inputNames = new[] { _idsName, _maskName, _typesName }.OfType<string>().ToArray();
+        _outputNames = [_outputName];
         var dim = output.Dimensions[^1];
         Dimension = dim > 0 ? dim : ProbeDimension();
     }
@@ -65,6 +62,11 @@ public sealed class OnnxTextEncoder : ITextEncoder
         }
 
         options ??= new EncoderRuntimeOptions();
+        if (options.Validate() is { } invalid)
+        {
+            throw new ArgumentException($"Invalid encoder runtime options: {invalid}.", nameof(options));
+        }
+
         EncoderTokenizer tokenizer;
         using (var vocabulary = spec.IsPackagedVocabulary
                    ? PackagedMiniLm.OpenVocabulary()
@@ -73,12 +75,7 @@ public sealed class OnnxTextEncoder : ITextEncoder
             tokenizer = EncoderTokenizer.Create(spec.Tokenizer, vocabulary, spec.LowerCase);
         }
 
-        using var sessionOptions = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            IntraOpNumThreads = options.IntraOpThreads,
-        };
+        using var sessionOptions = options.CreateSessionOptions();
         InferenceSession session;
         if (spec.IsPackagedModel || spec.Quantization != EncoderQuantization.None)
         {
@@ -139,7 +136,14 @@ public sealed class OnnxTextEncoder : ITextEncoder
         return new EncodedBatch(vectors, counts, Dimension);
     }
 
-    public void Dispose() => _session.Dispose();
+    /// <summary>The session settings this encoder runs with.</summary>
+    public EncoderRuntimeOptions Runtime => _options;
+
+    public void Dispose()
+    {
+        _session.Dispose();
+        _runOptions.Dispose();
+    }
 
     private void Run(int[] rows, int[][] ids, float[] vectors)
     {
@@ -159,24 +163,22 @@ public sealed class OnnxTextEncoder : ITextEncoder
         }
 
         long[] shape = [batch, length];
-        var names = new List<string> { _idsName };
-        var values = new List<OrtValue> { Tensor(idData, shape) };
+        var values = new OrtValue[_inputNames.Length];
         try
         {
+            values[0] = Tensor(idData, shape);
+            var next = 1;
             if (_maskName is not null)
             {
-                names.Add(_maskName);
-                values.Add(Tensor(maskData, shape));
+                values[next++] = Tensor(maskData, shape);
             }
 
             if (_typesName is not null)
             {
-                names.Add(_typesName);
-                values.Add(Tensor(new long[batch * length], shape));
+                values[next] = Tensor(new long[batch * length], shape);
             }
 
-            using var runOptions = new RunOptions();
-            using var outputs = _session.Run(runOptions, names, values, [_outputName]);
+            using var outputs = _session.Run(_runOptions, _inputNames, values, _outputNames);
             var output = outputs[0];
             var outShape = output.GetTensorTypeAndShape().Shape;
             var data = output.GetTensorDataAsSpan<float>();
@@ -202,7 +204,7 @@ public sealed class OnnxTextEncoder : ITextEncoder
         {
             foreach (var value in values)
             {
-                value.Dispose();
+                value?.Dispose();
             }
         }
     }

@@ -21,6 +21,8 @@ internal static class PackagedMiniLm
         return copy.ToArray();
     }
 
+    public static Stream OpenModel() => Open(ModelResource);
+
     public static Stream OpenVocabulary() => Open(VocabularyResource);
 
     private static Stream Open(string resource)

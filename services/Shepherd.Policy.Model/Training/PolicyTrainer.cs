@@ -61,9 +61,27 @@ public static class PolicyTrainer
         IProgress<TrainProgress>? progress = null,
         CancellationToken cancellationToken = default)
     {
+        options.Validate();
+        progress?.Report(new TrainProgress(TrainStage.Encoding, $"loading encoder {options.Encoder.Name}"));
+        using var encoder = OnnxTextEncoder.Create(options.Encoder, options.EncoderBaseDirectory, options.EncoderRuntime);
+        return TrainFile(labelsPath, outputDirectory, encoder, options, progress, cancellationToken);
+    }
+
+    /// <summary>
+    /// As above with a given encoder, e.g. a <see cref="StoredTextEncoder"/> whose stored embeddings make a second
+    /// run on the same labels encode nothing.
+    /// </summary>
+    public static PolicyTrainingResult TrainFile(
+        string labelsPath,
+        string outputDirectory,
+        ITextEncoder encoder,
+        PolicyTrainingOptions options,
+        IProgress<TrainProgress>? progress = null,
+        CancellationToken cancellationToken = default)
+    {
         var labels = LabelFile.ReadAll(labelsPath);
         var sha = Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(labelsPath)));
-        var result = Train(labels, options with { TrainingDataSha256 = sha }, progress, cancellationToken);
+        var result = Train(labels, encoder, options with { TrainingDataSha256 = sha }, progress, cancellationToken);
         progress?.Report(new TrainProgress(TrainStage.Exporting, $"writing {outputDirectory}"));
         var parity = result.Save(outputDirectory);
         progress?.Report(new TrainProgress(TrainStage.Done, $"bundle written; ONNX parity max abs {parity:G3}"));

@@ -30,7 +30,7 @@ public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicySe
         var response = new PredictBatchResponse();
         var results = new PredictResponse[request.Requests.Count];
         var groups = request.Requests
-            .Select((r, i) => (Request: r, Index: i, Policy: Resolve(r.Mode)))
+            .Select((r, i) => (Query: ToQuery(r), Index: i, Policy: Resolve(r.Mode)))
             .GroupBy(x => x.Policy);
         foreach (var group in groups)
         {
@@ -38,13 +38,13 @@ public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicySe
             var predictor = group.Key.Predictor;
             foreach (var item in items)
             {
-                predictor.Validate(ToQuery(item.Request), $"requests[{item.Index}].");
+                predictor.Validate(item.Query, $"requests[{item.Index}].");
             }
 
             foreach (var chunk in items.Chunk(settings.MaxBatchSize))
             {
                 context.CancellationToken.ThrowIfCancellationRequested();
-                var predictions = predictor.Predict(chunk.Select(x => ToQuery(x.Request)).ToArray(), context.CancellationToken);
+                var predictions = predictor.Predict(chunk.Select(x => x.Query).ToArray(), context.CancellationToken);
                 for (var i = 0; i < chunk.Length; i++)
                 {
                     results[chunk[i].Index] = ToResponse(predictions[i], predictor);

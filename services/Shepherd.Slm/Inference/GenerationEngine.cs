@@ -53,6 +53,8 @@ public sealed class GenerationEngine : BackgroundService
     private volatile string? _unhealthyReason;
     private long _decodeFailures;
     private long _contextResets;
+    // Exponentially weighted duration of recent requests from admission to completion (ms).
+    private double _recentRequestMs = 1000;
 
     public GenerationEngine(LlamaModel model, IOptions<SlmOptions> options, ILogger<GenerationEngine> logger)
     {
@@ -109,7 +111,8 @@ public sealed class GenerationEngine : BackgroundService
         {
             Interlocked.Decrement(ref _queued);
             SlmLog.QueueFull(_logger, MaxQueue);
-            throw new CapacityExceededException($"the SLM queue is full ({MaxQueue} requests waiting); retry later");
+            var wait = RetryAdvice();
+            throw new CapacityExceededException($"the SLM queue is full ({MaxQueue} requests waiting); retry after {wait.TotalSeconds:F0} s", wait);
         }
 
         var job = new Job(prompt, spec, sink, cancellationToken);
@@ -133,6 +136,17 @@ public sealed class GenerationEngine : BackgroundService
     {
         base.Dispose();
         _signal.Dispose();
+    }
+
+    /// <summary>
+    /// How long a refused caller should wait: the queue ahead of it drains at about MaxSequences requests per recent
+    /// request duration. Whole seconds, 1 to 30.
+    /// </summary>
+    private TimeSpan RetryAdvice()
+    {
+        var perRequestMs = Volatile.Read(ref _recentRequestMs);
+        var drainMs = perRequestMs * (QueuedRequests + 1) / Math.Max(1, _model.MaxSequences);
+        return TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(drainMs / 1000), 1, 30));
     }
 
     /// <summary>A waiting request leaves the queue at once; an admitted one is stopped by the loop's next step.</summary>
@@ -223,7 +237,7 @@ public sealed class GenerationEngine : BackgroundService
     private void CreateContext()
     {
         _context = _model.Weights.CreateContext(_model.ContextParams);
-        _kv = new KvSequences(_context.NativeHandle, _model.SequenceIds);
+        _kv = new KvSequences(_context.NativeHandle, _model.SequenceIds, _model.KvUnified);
         _prefixes = new PrefixCache(_model.PrefixCacheEntries, _model.PrefixCacheMinTokens, _kv);
         _batch = new LLamaBatch();
     }
@@ -692,6 +706,7 @@ public sealed class GenerationEngine : BackgroundService
         }
 
         var end = job.Sequences!.Length == 0 ? Stopwatch.GetTimestamp() : job.Sequences.Max(s => s.FinishedAt);
+        Volatile.Write(ref _recentRequestMs, (0.9 * _recentRequestMs) + (0.1 * Stopwatch.GetElapsedTime(job.AdmittedAt, end).TotalMilliseconds));
         var completions = job.Sequences
             .Select(s => new CompletionResult(s.Index, s.Text.ToString(), s.Generated, s.Steps == 0 ? 0 : s.EntropySum / s.Steps, s.Finish))
             .ToArray();

@@ -12,9 +12,12 @@ internal sealed class KvSequences
     private readonly SafeLLamaContextHandle _context;
     private readonly Stack<int> _free;
 
-    public KvSequences(SafeLLamaContextHandle context, int capacity)
+    private readonly bool _unified;
+
+    public KvSequences(SafeLLamaContextHandle context, int capacity, bool unified)
     {
         _context = context;
+        _unified = unified;
         Capacity = capacity;
         _free = new Stack<int>(Enumerable.Range(0, capacity).Reverse());
     }
@@ -35,9 +38,22 @@ internal sealed class KvSequences
         return false;
     }
 
-    /// <summary>Shares the first <paramref name="count"/> positions of <paramref name="source"/> with <paramref name="target"/> (no new cells).</summary>
-    public void Copy(LLamaSeqId source, LLamaSeqId target, int count) =>
-        _context.MemorySequenceCopy(source, target, 0, count);
+    /// <summary>
+    /// Gives <paramref name="target"/> the first <paramref name="count"/> positions of <paramref name="source"/>: in a
+    /// unified buffer by sharing the cells; across streams llama.cpp copies only whole streams (at the next decode), so
+    /// the copy is whole and the tail past <paramref name="count"/> is dropped.
+    /// </summary>
+    public void Copy(LLamaSeqId source, LLamaSeqId target, int count)
+    {
+        if (_unified)
+        {
+            _context.MemorySequenceCopy(source, target, 0, count);
+            return;
+        }
+
+        _context.MemorySequenceCopy(source, target, -1, -1);
+        _context.MemorySequenceRemove(target, count, -1);
+    }
 
     /// <summary>Drops the cells of <paramref name="id"/> at positions from <paramref name="position"/> on.</summary>
     public void TruncateFrom(LLamaSeqId id, int position) =>

@@ -38,7 +38,11 @@ public sealed class LlamaModel : IDisposable
         MaxSequences = o.MaxSequences;
         PrefixCacheEntries = o.PrefixCacheEntries;
         PrefixCacheMinTokens = o.PrefixCacheMinTokens;
-        KvCacheSize = o.KvCacheSize > 0 ? o.KvCacheSize : Math.Min(ContextSize * (MaxSequences + PrefixCacheEntries), 65536);
+        KvUnified = o.KvUnified;
+        // Per-sequence streams hold exactly one context each (llama.cpp gives every stream n_ctx / n_seq_max cells).
+        KvCacheSize = !KvUnified
+            ? ContextSize * (MaxSequences + PrefixCacheEntries)
+            : o.KvCacheSize > 0 ? o.KvCacheSize : Math.Min(ContextSize * (MaxSequences + PrefixCacheEntries), 65536);
         if (KvCacheSize < ContextSize)
         {
             throw new InvalidOperationException($"Slm:KvCacheSize ({KvCacheSize}) is smaller than Slm:ContextSize ({ContextSize}).");
@@ -63,8 +67,7 @@ public sealed class LlamaModel : IDisposable
             Threads = threads,
             BatchThreads = threads,
             GpuLayerCount = o.GpuLayerCount,
-            // Conversation.Fork shares the prompt's cells between sequences, which needs the unified KV cache.
-            KVUnified = true,
+            KVUnified = KvUnified,
         };
         Threads = threads;
         VocabSize = Weights.Vocab.Count;
@@ -92,6 +95,13 @@ public sealed class LlamaModel : IDisposable
     public int KvCacheSize { get; }
 
     public int MaxSequences { get; }
+
+    /// <summary>
+    /// One KV buffer for every sequence (true) or a stream per sequence (false, the default). In a unified buffer each
+    /// token attends over the cells of every sequence in flight (masked), so a step's attention grows with the total
+    /// context of all requests; streams keep it to the sequence's own context.
+    /// </summary>
+    public bool KvUnified { get; }
 
     /// <summary>Tokens decoded in one step (n_batch = n_ubatch).</summary>
     public int BatchTokens { get; }

@@ -56,13 +56,13 @@ public sealed class AccuracyPerCostTests
     [Fact]
     public void AceIsTheSameInFractionsAndPercents()
     {
-        Assert.Equal(AccuracyPerCost.Ace(89.1, 34, 73, 98, 104)!.Value, AccuracyPerCost.Ace(0.891, 0.034, 0.73, 0.98, 0.104)!.Value, 12);
+        Assert.Equal(AccuracyPerCost.Ace(89.1, 34, 73, 98, 104)!.Value, AccuracyPerCost.Ace(0.891, 0.034, 0.73, 0.98, 0.104)!.Value, tolerance: 1e-12);
     }
 
     [Fact]
     public void LlmOnlyHasAnAceOfOne()
     {
-        Assert.Equal(1.0, AccuracyPerCost.Ace(98, 0.104, 73, 98, 0.104)!.Value, 12);
+        Assert.Equal(1.0, AccuracyPerCost.Ace(98, 0.104, 73, 98, 0.104)!.Value, tolerance: 1e-12);
     }
 
     [Fact]
@@ -75,7 +75,7 @@ public sealed class AccuracyPerCostTests
     [Fact]
     public void CostReductionIsAgainstLlmOnly()
     {
-        Assert.Equal(42.0, AccuracyPerCost.CostReductionPercent(0.324, 0.559)!.Value, 1);
-        Assert.Equal(92.0, AccuracyPerCost.CostReductionPercent(0.002, 0.025)!.Value, 9);
+        Assert.Equal(42.0, AccuracyPerCost.CostReductionPercent(0.324, 0.559)!.Value, tolerance: 1e-1);
+        Assert.Equal(92.0, AccuracyPerCost.CostReductionPercent(0.002, 0.025)!.Value, tolerance: 1e-9);
     }
 }

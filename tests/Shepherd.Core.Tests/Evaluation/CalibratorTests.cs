@@ -35,8 +35,8 @@ public sealed class CalibratorTests
         var chosen = Assert.IsType<ReplayResult>(result.Chosen);
         // 0.9 × 100 % needs four of the five hard queries hinted (0.6 < α ≤ 0.7) and none routed to the LLM
         // (η ≥ 20); hinting the fifth too would cost more than the floor needs.
-        Assert.Equal(0.9, chosen.Accuracy, 12);
-        Assert.Equal(4 * HintedQuery, chosen.CostUsd, 12);
+        Assert.Equal(0.9, chosen.Accuracy, tolerance: 1e-12);
+        Assert.Equal(4 * HintedQuery, chosen.CostUsd, tolerance: 1e-12);
         Assert.InRange(chosen.Point.Alpha, 0.61, 0.7);
         Assert.True(chosen.Point.EtaHint >= 20);
         Assert.Equal(101 * 20, result.Points.Count);
@@ -49,8 +49,8 @@ public sealed class CalibratorTests
         var result = Calibrator.Calibrate(Validation(), PolicyMode.Proactive, ReplayGrid.Default(128), new CostTarget(0.025), agree: 3);
 
         var chosen = Assert.IsType<ReplayResult>(result.Chosen);
-        Assert.Equal(0.8, chosen.Accuracy, 12);
-        Assert.Equal(3 * HintedQuery, chosen.CostUsd, 12);
+        Assert.Equal(0.8, chosen.Accuracy, tolerance: 1e-12);
+        Assert.Equal(3 * HintedQuery, chosen.CostUsd, tolerance: 1e-12);
         Assert.InRange(chosen.Point.Alpha, 0.71, 0.8);
     }
 

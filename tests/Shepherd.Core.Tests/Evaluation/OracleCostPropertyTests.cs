@@ -59,7 +59,7 @@ public sealed class OracleCostPropertyTests
                 LabelRecord.NoHintSufficed => r.LlmPromptTokens!.Value * ReplayLabels.In + r.LlmAnswerTokens * ReplayLabels.Out,
                 var n => r.LlmPromptTokens!.Value * ReplayLabels.In + n * ReplayLabels.Out,
             };
-            Assert.Equal(expected, shepherd[i].Cost, 15);
+            Assert.Equal(expected, shepherd[i].Cost, tolerance: 1e-15);
         }
     }
 

@@ -52,7 +52,7 @@ public sealed class ReplayEvaluatorTests
     {
         var result = Evaluator().Evaluate(point);
 
-        Assert.Equal(cost, result.CostUsd, 12);
+        Assert.Equal(cost, result.CostUsd, tolerance: 1e-12);
         Assert.Equal(correct, result.Correct);
         Assert.Equal(3, result.Queries);
     }
@@ -63,7 +63,7 @@ public sealed class ReplayEvaluatorTests
         // confidence = 1 − P: q1 0.9, q2 0.3, q3 0.05; θ = 0.5 keeps q1 and escalates the others.
         var result = Evaluator().Evaluate(new ReplayPoint(ReplayStrategy.CascadeScorer, Threshold: 0.5));
 
-        Assert.Equal(197e-6 + 151.7e-6, result.CostUsd, 12);
+        Assert.Equal(197e-6 + 151.7e-6, result.CostUsd, tolerance: 1e-12);
         Assert.Equal((1, 0, 2), (result.SlmAnswers, result.Hinted, result.LlmAnswers));
     }
 
@@ -87,16 +87,16 @@ public sealed class ReplayEvaluatorTests
         var options = new ReplayOptions { SlmPrice = new ModelPrice(0.1, 0.2) };
         var evaluator = new ReplayEvaluator([record], options, Scores(PolicyMode.Proactive, 128, ("q2", Score(0.8, 25))), Scores(PolicyMode.Reactive, 128, ("q2", Score(0.7, 15))));
 
-        Assert.Equal(11e-6, evaluator.Evaluate(new(ReplayStrategy.Slm)).CostUsd, 12);
+        Assert.Equal(11e-6, evaluator.Evaluate(new(ReplayStrategy.Slm)).CostUsd, tolerance: 1e-12);
         // 200·in + 25·out + (50 + 25)·0.1e-6 + 30·0.2e-6
-        Assert.Equal(137.75e-6 + 7.5e-6 + 6e-6, evaluator.Evaluate(new(ReplayStrategy.Proactive, Alpha: 0.5, EtaHint: 64)).CostUsd, 12);
+        Assert.Equal(137.75e-6 + 7.5e-6 + 6e-6, evaluator.Evaluate(new(ReplayStrategy.Proactive, Alpha: 0.5, EtaHint: 64)).CostUsd, tolerance: 1e-12);
         // K = 3 samples: the prompt once, three answers; then the LLM.
-        Assert.Equal(5e-6 + 18e-6 + 197e-6, evaluator.Evaluate(new(ReplayStrategy.CascadeAbc, Agree: 3)).CostUsd, 12);
+        Assert.Equal(5e-6 + 18e-6 + 197e-6, evaluator.Evaluate(new(ReplayStrategy.CascadeAbc, Agree: 3)).CostUsd, tolerance: 1e-12);
         // samples, then a 15-token hint and one SLM answer.
-        Assert.Equal(23e-6 + 118e-6 + 11.85e-6 + 6.5e-6 + 6e-6, evaluator.Evaluate(new(ReplayStrategy.Reactive, Alpha: 0.5, EtaHint: 64, Agree: 3)).CostUsd, 12);
+        Assert.Equal(23e-6 + 118e-6 + 11.85e-6 + 6.5e-6 + 6e-6, evaluator.Evaluate(new(ReplayStrategy.Reactive, Alpha: 0.5, EtaHint: 64, Agree: 3)).CostUsd, tolerance: 1e-12);
         // oracle cascading pays the SLM answer before the LLM's; oracle routing does not.
-        Assert.Equal(11e-6 + 197e-6, evaluator.Evaluate(new(ReplayStrategy.OracleCascade)).CostUsd, 12);
-        Assert.Equal(197e-6, evaluator.Evaluate(new(ReplayStrategy.OracleRoute)).CostUsd, 12);
+        Assert.Equal(11e-6 + 197e-6, evaluator.Evaluate(new(ReplayStrategy.OracleCascade)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(197e-6, evaluator.Evaluate(new(ReplayStrategy.OracleRoute)).CostUsd, tolerance: 1e-12);
     }
 
     [Theory]
@@ -121,7 +121,7 @@ public sealed class ReplayEvaluatorTests
         Assert.Equal(1, query.HintedCorrect(99));
         Assert.Equal(0, query.HintedCorrect(100));
         Assert.Equal(0, query.HintedCorrect(500));
-        Assert.Equal(10 * In + 100 * Out, query.ShepherdCost(500), 15);
+        Assert.Equal(10 * In + 100 * Out, query.ShepherdCost(500), tolerance: 1e-15);
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class ReplayEvaluatorTests
             Assert.Equal(expected, (result.SlmAnswers, result.Hinted, result.LlmAnswers));
             if (expected.Item2 == 1)
             {
-                Assert.Equal(10 * In + decision.HintTokens * Out, result.CostUsd, 15);
+                Assert.Equal(10 * In + decision.HintTokens * Out, result.CostUsd, tolerance: 1e-15);
             }
         }
     }
@@ -198,7 +198,7 @@ public sealed class ReplayEvaluatorTests
         var single = new ReplayEvaluator([record], new ReplayOptions { Trials = 1 }).Evaluate(new(ReplayStrategy.Slm));
 
         Assert.Equal(0, majority.Correct);
-        Assert.Equal(3 / 7.0, single.Correct, 12);
+        Assert.Equal(3 / 7.0, single.Correct, tolerance: 1e-12);
         Assert.Throws<ReplayDataException>(() => new ReplayEvaluator([record], new ReplayOptions { Trials = 3 }));
     }
 }

@@ -42,15 +42,15 @@ public sealed class ReportTests
 
         Assert.Equal(["slm", "llm", "route", "cascade-abc", "cascade-scorer", "proactive", "reactive", "oracle", "oracle-route", "oracle-cascade"], report.Rows.Select(r => r.Strategy));
         var llm = report.Row("llm")!;
-        Assert.Equal(75.0, llm.AccuracyPercent, 9);
-        Assert.Equal(1.0, llm.Ace!.Value, 12);
-        Assert.Equal(0.0, llm.CostReductionPercent!.Value, 12);
+        Assert.Equal(75.0, llm.AccuracyPercent, tolerance: 1e-9);
+        Assert.Equal(1.0, llm.Ace!.Value, tolerance: 1e-12);
+        Assert.Equal(0.0, llm.CostReductionPercent!.Value, tolerance: 1e-12);
         Assert.Null(report.Row("slm")!.Ace);
         // proactive: q2 hinted (200·in + 25·out), q3 to the LLM (150·in + 80·out), q1 and q4 alone: 3 of 4 right.
         var proactive = report.Row("proactive")!;
-        Assert.Equal(137.75e-6 + 151.7e-6, proactive.CostUsd, 12);
-        Assert.Equal(75.0, proactive.AccuracyPercent, 9);
-        Assert.Equal(((0.75 - 0.25) / 0.5) / (proactive.CostUsd / llm.CostUsd), proactive.Ace!.Value, 9);
+        Assert.Equal(137.75e-6 + 151.7e-6, proactive.CostUsd, tolerance: 1e-12);
+        Assert.Equal(75.0, proactive.AccuracyPercent, tolerance: 1e-9);
+        Assert.Equal(((0.75 - 0.25) / 0.5) / (proactive.CostUsd / llm.CostUsd), proactive.Ace!.Value, tolerance: 1e-9);
     }
 
     [Fact]
@@ -59,13 +59,13 @@ public sealed class ReportTests
         var report = Report();
 
         // 0.9 × 75 % = 67.5 %: three of four. Proactive reaches it hinting q2 and routing q3 (η < 200 clipped 128).
-        Assert.Equal(67.5, report.FloorAccuracyPercent, 9);
+        Assert.Equal(67.5, report.FloorAccuracyPercent, tolerance: 1e-9);
         var floor = report.Floor("proactive")!;
-        Assert.Equal(137.75e-6 + 151.7e-6, floor.CostUsd!.Value, 12);
+        Assert.Equal(137.75e-6 + 151.7e-6, floor.CostUsd!.Value, tolerance: 1e-12);
         Assert.Null(report.Floor("slm")!.CostUsd);
         Assert.Equal(101 * 20, floor.PointsSearched);
         // oracle: q1 free, q2 n* = 20, q3 and q4 the LLM's answer (q4's is wrong, but no hint passed either).
-        Assert.Equal(133.8e-6 + 151.7e-6 + 138e-6, report.Floor("oracle")!.CostUsd!.Value, 12);
+        Assert.Equal(133.8e-6 + 151.7e-6 + 138e-6, report.Floor("oracle")!.CostUsd!.Value, tolerance: 1e-12);
     }
 
     [Fact]
@@ -95,8 +95,8 @@ public sealed class ReportTests
         Assert.Equal("α=0.5 η=64", proactive[1]);
         Assert.Equal("strategy", proactive[2]);
         Assert.Equal("4", proactive[3]);
-        Assert.Equal(137.75e-6 + 151.7e-6, double.Parse(proactive[4], CultureInfo.InvariantCulture), 15);
-        Assert.Equal(75.0, double.Parse(proactive[6], CultureInfo.InvariantCulture), 9);
+        Assert.Equal(137.75e-6 + 151.7e-6, double.Parse(proactive[4], CultureInfo.InvariantCulture), tolerance: 1e-15);
+        Assert.Equal(75.0, double.Parse(proactive[6], CultureInfo.InvariantCulture), tolerance: 1e-9);
         Assert.Equal(report.Row("proactive")!.Ace!.Value, double.Parse(proactive[8], CultureInfo.InvariantCulture));
         Assert.Equal("", lines.Single(l => l.StartsWith("slm,", StringComparison.Ordinal)).Split(',')[8]);
     }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Shepherd.Cli.Embeddings;
 using Shepherd.Cli.Evaluation;
 using Shepherd.Cli.Hosting;
 using Shepherd.Core.Configuration;
@@ -41,7 +42,7 @@ public static class ReproduceCommand
             var directory = Path.GetFullPath(parse.GetValue(output) ?? Path.Combine(LocalStack.DefaultHome, "reproduce", name));
             Directory.CreateDirectory(directory);
             var standIn = string.IsNullOrEmpty(Environment.GetEnvironmentVariable("GROQ_API_KEY"));
-            var modelPath = parse.GetValue(model) ?? ShepherdPaths.FixtureModel ?? throw new InvalidOperationException("no SLM model: pass --model or fetch the fixtures");
+            var modelPath = parse.GetValue(model) ?? ShepherdPaths.FixtureModel ?? throw new InvalidOperationException(MissingFixtures.Model);
             var toyModel = Path.GetFileName(modelPath).StartsWith("stories", StringComparison.OrdinalIgnoreCase);
             if (standIn || toyModel)
             {
@@ -81,7 +82,9 @@ public static class ReproduceCommand
                     AnsiConsole.MarkupLine("[yellow]every training label has the same class, so the hint head learns a constant (expected with stand-in models)[/]");
                 }
 
-                var result = PolicyTrainer.Train(labels, new PolicyTrainingOptions { Mode = mode, MaxEpochs = 40, AllowSingleClass = singleClass }, null, ct);
+                var trainingOptions = new PolicyTrainingOptions { Mode = mode, MaxEpochs = 40, AllowSingleClass = singleClass };
+                using var encoder = EmbeddingCache.Open(trainingOptions.Encoder, trainingOptions.EncoderBaseDirectory, trainingOptions.EncoderRuntime);
+                var result = PolicyTrainer.Train(labels, encoder, trainingOptions, null, ct);
                 result.Save(bundle);
                 AnsiConsole.WriteLine(result.Summary.Format());
                 bundles[mode] = bundle;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Shepherd.Cli.Embeddings;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Model.Training;
 using Spectre.Console;
@@ -32,6 +33,7 @@ public static class TrainCommand
             }
 
             PolicyTrainingResult? result = null;
+            using var encoder = EmbeddingCache.Open(options.Encoder, options.EncoderBaseDirectory, options.EncoderRuntime);
             AnsiConsole.Progress()
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                 .Start(progress =>
@@ -49,10 +51,15 @@ public static class TrainCommand
                             task.Description = Markup.Escape(p.Message);
                         }
                     });
-                    result = PolicyTrainer.TrainFile(labelFile.FullName, parse.GetRequiredValue(output).FullName, options, reporter, ct);
+                    result = PolicyTrainer.TrainFile(labelFile.FullName, parse.GetRequiredValue(output).FullName, encoder, options, reporter, ct);
                     task.Value = task.MaxValue;
                 });
             AnsiConsole.WriteLine(result!.Summary.Format());
+            if (EmbeddingCache.Describe(encoder) is { } cache)
+            {
+                AnsiConsole.MarkupLine($"[grey]{Markup.Escape(cache)}[/]");
+            }
+
             AnsiConsole.MarkupLine($"[green]bundle written to {Markup.Escape(parse.GetRequiredValue(output).FullName)}[/]");
             return Task.FromResult(0);
         });

@@ -1,3 +1,4 @@
+using Shepherd.Cli.Embeddings;
 using Shepherd.Core.Cost;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Policy;
@@ -64,7 +65,9 @@ public static class ReplayRunner
     /// <summary>P(hint) and r̂ for every record, from the bundle's own encoder and heads (features from the records).</summary>
     public static ScoredBundle Score(string bundleDirectory, IReadOnlyList<LabelRecord> records, CancellationToken cancellationToken)
     {
-        using var predictor = PolicyPredictor.Load(bundleDirectory);
+        // The bundle's encoder through the CLI's embedding cache: calibrate and eval re-read what train encoded.
+        using var encoder = EmbeddingCache.ForBundle(bundleDirectory);
+        using var predictor = PolicyPredictor.Load(bundleDirectory, encoder);
         var scores = new Dictionary<string, PolicyScore>(StringComparer.Ordinal);
         foreach (var batch in records.Chunk(PredictBatch))
         {

@@ -55,12 +55,13 @@ public sealed class LocalStack : IAsyncDisposable
         return File.ReadAllText(path).Trim();
     }
 
-    public static async Task<LocalStack> StartAsync(StackPorts ports, string? modelPath, string? home, IReadOnlyDictionary<string, string>? orchestratorSettings, CancellationToken cancellationToken)
+    /// <param name="edgeSettings">Edge environment overrides (e.g. the dev key's <c>Edge__ApiKeys__0__PermitsPerSecond</c>).</param>
+    public static async Task<LocalStack> StartAsync(StackPorts ports, string? modelPath, string? home, IReadOnlyDictionary<string, string>? orchestratorSettings, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? edgeSettings = null)
     {
         var stack = new LocalStack(home ?? DefaultHome);
         try
         {
-            await stack.StartCoreAsync(ports, modelPath, orchestratorSettings ?? new Dictionary<string, string>(), cancellationToken);
+            await stack.StartCoreAsync(ports, modelPath, orchestratorSettings ?? new Dictionary<string, string>(), edgeSettings ?? new Dictionary<string, string>(), cancellationToken);
             return stack;
         }
         catch
@@ -89,6 +90,22 @@ public sealed class LocalStack : IAsyncDisposable
         return (proactive, reactive);
     }
 
+    /// <summary>The first service to exit on its own, or null when <paramref name="cancellationToken"/> fires first.</summary>
+    public async Task<ServiceProcess?> WaitForAnyExitAsync(CancellationToken cancellationToken)
+    {
+        var exits = _services.Select(s => s.WaitForExitAsync(cancellationToken)).ToArray();
+        try
+        {
+            await Task.WhenAny(exits).Unwrap();
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return null;
+        }
+
+        return cancellationToken.IsCancellationRequested ? null : _services.FirstOrDefault(s => s.ExitCode is not null);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (var service in Enumerable.Reverse(_services))
@@ -101,10 +118,10 @@ public sealed class LocalStack : IAsyncDisposable
 
     private static string Port(int port) => (port == 0 ? ServiceProcess.FreePort() : port).ToString(CultureInfo.InvariantCulture);
 
-    private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, CancellationToken cancellationToken)
+    private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, IReadOnlyDictionary<string, string> edgeSettings, CancellationToken cancellationToken)
     {
         var model = modelPath ?? ShepherdPaths.FixtureModel
-            ?? throw new InvalidOperationException("no SLM model: pass --model or run scripts/fetch-fixtures.sh");
+            ?? throw new InvalidOperationException(MissingFixtures.Model);
         var (proactive, reactive) = EnsureDemoBundles(Home);
         ApiKey = DevApiKey(Home);
         var timeout = TimeSpan.FromSeconds(90);
@@ -128,7 +145,7 @@ public sealed class LocalStack : IAsyncDisposable
 
         var orchestrator = await StartAsync("Shepherd.Orchestrator", int.Parse(Port(ports.Orchestrator), CultureInfo.InvariantCulture), orchestratorEnvironment, timeout, cancellationToken);
         OrchestratorAddress = orchestrator.Address;
-        var edge = await StartAsync("Shepherd.Edge", int.Parse(Port(ports.Edge), CultureInfo.InvariantCulture), new Dictionary<string, string>
+        var edgeEnvironment = new Dictionary<string, string>
         {
             ["Edge__ApiKeys__0__Id"] = "dev",
             ["Edge__ApiKeys__0__Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey))),
@@ -138,7 +155,13 @@ public sealed class LocalStack : IAsyncDisposable
             ["ReverseProxy__Clusters__orchestrator__Destinations__d1__Address"] = orchestrator.Address.ToString(),
             ["ReverseProxy__Clusters__slm__Destinations__d1__Address"] = slm.Address.ToString(),
             ["ReverseProxy__Clusters__policy__Destinations__d1__Address"] = policy.Address.ToString(),
-        }, timeout, cancellationToken);
+        };
+        foreach (var (key, value) in edgeSettings)
+        {
+            edgeEnvironment[key] = value;
+        }
+
+        var edge = await StartAsync("Shepherd.Edge", int.Parse(Port(ports.Edge), CultureInfo.InvariantCulture), edgeEnvironment, timeout, cancellationToken);
         EdgeAddress = edge.Address;
     }
 

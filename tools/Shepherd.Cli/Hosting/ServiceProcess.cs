@@ -70,6 +70,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         psi.ArgumentList.Add("--urls");
         psi.ArgumentList.Add(address.ToString().TrimEnd('/'));
         psi.Environment["DOTNET_ENVIRONMENT"] = "Production";
+        WatchParent(psi);
         foreach (var (key, value) in environment)
         {
             psi.Environment[key] = value;
@@ -92,6 +93,27 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
 
         return service;
+    }
+
+    /// <summary>The exit code once the process has exited; null while it runs.</summary>
+    public int? ExitCode => _process.HasExited ? _process.ExitCode : null;
+
+    /// <summary>Completes when the process exits, for whatever reason.</summary>
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => _process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>
+    /// Makes the child stop when this process dies, even by SIGKILL: the ParentWatch startup hook (an assembly
+    /// beside this one) runs in the child and watches this pid. Without it (a trimmed copy) children outlive a killed
+    /// CLI, as before.
+    /// </summary>
+    public static void WatchParent(ProcessStartInfo psi)
+    {
+        var hook = Path.Combine(AppContext.BaseDirectory, "Shepherd.ParentWatch.dll");
+        if (File.Exists(hook) && !OperatingSystem.IsWindows())
+        {
+            psi.Environment["DOTNET_STARTUP_HOOKS"] = hook;
+            psi.Environment["SHEPHERD_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
     }
 
     public string RecentLog()

@@ -1,0 +1,74 @@
+using System.Text.Json.Serialization;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Shepherd.Policy.Model.Encoding;
+
+/// <summary>OnnxRuntime's graph optimisation levels, by the names configuration uses.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EncoderGraphOptimization>))]
+public enum EncoderGraphOptimization
+{
+    [JsonStringEnumMemberName("none")]
+    None,
+
+    [JsonStringEnumMemberName("basic")]
+    Basic,
+
+    [JsonStringEnumMemberName("extended")]
+    Extended,
+
+    [JsonStringEnumMemberName("all")]
+    All,
+}
+
+/// <summary>
+/// How the encoder's OnnxRuntime session runs. The defaults are for a process that shares its cores (a gRPC
+/// server, the CLI next to other work): docs/policy.md, "Session options", gives the measurements behind them.
+/// </summary>
+public sealed record EncoderRuntimeOptions
+{
+    /// <summary>Intra-op threads; 0 lets OnnxRuntime use every core.</summary>
+    public int IntraOpThreads { get; init; }
+
+    /// <summary>
+    /// Let idle intra-op threads spin (session.intra_op.allow_spinning). Spinning saves a wake-up per parallel
+    /// section but burns the core the server's and the client's threads need between runs; off by default.
+    /// </summary>
+    public bool AllowSpinning { get; init; }
+
+    public EncoderGraphOptimization GraphOptimization { get; init; } = EncoderGraphOptimization.All;
+
+    /// <summary>OnnxRuntime's CPU memory arena (reuses activation buffers between runs).</summary>
+    public bool MemoryArena { get; init; } = true;
+
+    /// <summary>Texts per encoder run when encoding long lists (training, PredictBatch).</summary>
+    public int BatchSize { get; init; } = 32;
+
+    /// <summary>Null when usable, else the reason.</summary>
+    public string? Validate() => IntraOpThreads < 0
+        ? "intra-op threads must be >= 0"
+        : BatchSize < 1 ? "the encoder batch size must be at least 1" : null;
+
+    /// <summary>The session options these settings describe; the caller disposes them.</summary>
+    public SessionOptions CreateSessionOptions()
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = GraphOptimization switch
+            {
+                EncoderGraphOptimization.None => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                EncoderGraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                EncoderGraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = IntraOpThreads,
+            EnableCpuMemArena = MemoryArena,
+        };
+        options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
+        return options;
+    }
+
+    public override string ToString() =>
+        $"threads {(IntraOpThreads == 0 ? "all" : IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture))}, " +
+        $"spinning {(AllowSpinning ? "on" : "off")}, graph {GraphOptimization.ToString().ToLowerInvariant()}, arena {(MemoryArena ? "on" : "off")}";
+}

@@ -1,0 +1,50 @@
+using Grpc.Core;
+using Shepherd.Contracts.V1;
+using Shepherd.Core.Configuration;
+using Shepherd.Load;
+using Xunit.Abstractions;
+
+namespace Shepherd.EndToEnd.Tests;
+
+/// <summary>
+/// The shorter CI form of `Shepherd.Benchmarks load`: the real stack under concurrent Answers through the edge. An
+/// overloaded stack may refuse, and must say so with RESOURCE_EXHAUSTED; it must never answer INTERNAL or UNKNOWN,
+/// lose a process, or grow without bound. No assertion on speed: each level runs a fixed time, and a call that
+/// hangs meets its (long) deadline and fails the test as DEADLINE_EXCEEDED.
+/// </summary>
+[Trait("Category", "Load")]
+public sealed class LoadThroughEdgeTests(ITestOutputHelper output)
+{
+    // Generous: stories260K, the MiniLM encoder and the .NET runtime stay far below it; a leak under load does not.
+    private const long RssBoundBytes = 1536L << 20;
+    private static readonly TimeSpan LevelDuration = TimeSpan.FromSeconds(4);
+
+    [SkippableTheory]
+    [InlineData(Strategy.Slm)]
+    [InlineData(Strategy.Reactive)]
+    public async Task ConcurrentAnswersThroughTheEdgeAreAnsweredOrRefusedWithResourceExhausted(Strategy strategy)
+    {
+        Skip.If(ShepherdPaths.FixtureModel is null, EndToEndStack.MissingModelReason);
+        await using var run = await LoadRun.StartAsync(CancellationToken.None, new Dictionary<string, string>
+        {
+            ["Orchestrator__SlmMaxTokens"] = "48",
+            ["Llm__MaxAnswerTokens"] = "48",
+        });
+
+        foreach (var concurrency in new[] { 8, 32 })
+        {
+            var level = await run.RunLevelAsync(strategy, concurrency, LevelDuration, CancellationToken.None);
+            output.WriteLine(level.Describe());
+            foreach (var error in level.SampleErrors)
+            {
+                output.WriteLine("  " + error);
+            }
+
+            var detail = level.Describe() + "\n" + string.Join('\n', level.SampleErrors) + "\n" + run.DeadServices();
+            Assert.True(run.DeadServices().Length == 0, detail);
+            Assert.True(level.Ok > 0, "nothing was answered: " + detail);
+            Assert.All(level.Statuses.Keys, status => Assert.True(status is StatusCode.OK or StatusCode.ResourceExhausted, $"{status}: {detail}"));
+            Assert.All(level.Memory, m => Assert.True(m.Value.PeakRssBytes < RssBoundBytes, $"{m.Key} peaked at {m.Value.PeakRssBytes >> 20} MB: {detail}"));
+        }
+    }
+}
