@@ -11,6 +11,8 @@ public sealed class FailureTableTests
     [InlineData(StepFailure.LlmRefused, LlmFailureMode.Fail, false)]
     [InlineData(StepFailure.BudgetExhausted, LlmFailureMode.Degrade, true)]
     [InlineData(StepFailure.BudgetExhausted, LlmFailureMode.Fail, true)]
+    [InlineData(StepFailure.LlmOverloaded, LlmFailureMode.Degrade, true)]
+    [InlineData(StepFailure.LlmOverloaded, LlmFailureMode.Fail, false)]
     public void TheSlmAnswersForAFailingLlmAsTheReadmesTableSays(StepFailure failure, LlmFailureMode mode, bool slmAnswers)
     {
         Assert.Equal(slmAnswers, FailureTable.SlmMayAnswer(failure, mode));
@@ -21,6 +23,7 @@ public sealed class FailureTableTests
     [InlineData(StepFailure.SlmOverloaded, FailureStatus.ResourceExhausted)]
     [InlineData(StepFailure.LlmUnavailable, FailureStatus.Unavailable)]
     [InlineData(StepFailure.LlmRefused, FailureStatus.FailedPrecondition)]
+    [InlineData(StepFailure.LlmOverloaded, FailureStatus.ResourceExhausted)]
     public void EachFailureHasOneStatus(StepFailure failure, FailureStatus status)
     {
         Assert.Equal(status, FailureTable.StatusOf(failure));

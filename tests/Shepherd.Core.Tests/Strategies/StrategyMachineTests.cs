@@ -52,6 +52,18 @@ public sealed class StrategyMachineTests
         Assert.Equal($"LlmAnswer > Fail({failure})", run.Path);
     }
 
+    [Theory]
+    [InlineData(StepFailure.SlmUnavailable, StepFailure.LlmUnavailable, StepFailure.SlmUnavailable)]
+    [InlineData(StepFailure.SlmOverloaded, StepFailure.LlmUnavailable, StepFailure.SlmOverloaded)]
+    [InlineData(StepFailure.SlmOverloaded, StepFailure.LlmOverloaded, StepFailure.SlmOverloaded)]
+    [InlineData(StepFailure.SlmUnavailable, StepFailure.LlmOverloaded, StepFailure.LlmOverloaded)]
+    public void WhenNeitherModelAnswersTheSlmsFailureNamesTheStatusUnlessOnlyTheLlmRefusedForLoad(StepFailure slm, StepFailure llm, StepFailure failsWith)
+    {
+        var run = Script.Run(StrategyKind.CascadeAbc, new Script { Fail = { [StepKind.Sample] = slm, [StepKind.LlmAnswer] = llm } });
+
+        Assert.Equal($"Sample > LlmAnswer[SlmDownLlmAnswers] > Fail({failsWith})", run.Path);
+    }
+
     [Fact]
     public void AnExhaustedBudgetLetsTheSlmAnswerEvenWhenOnFailureIsFail()
     {
