@@ -13,8 +13,12 @@ public static class EdgeServiceCollectionExtensions
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyStore>();
 
+        // Each destination's host name is resolved to every address behind it (a compose alias or a headless
+        // Service with N orchestrator replicas) and each address becomes a destination of its own, health-checked
+        // and balanced like any other; the name is resolved again every DnsDestinations:RefreshPeriod.
         builder.Services.AddReverseProxy()
-            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"));
+            .LoadFromConfig(builder.Configuration.GetSection("ReverseProxy"))
+            .AddDnsDestinationResolver(o => builder.Configuration.GetSection("DnsDestinations").Bind(o));
         return builder;
     }
 }

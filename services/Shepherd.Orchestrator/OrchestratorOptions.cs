@@ -7,11 +7,12 @@ public sealed class OrchestratorOptions
 {
     public const string SectionName = "Orchestrator";
 
-    /// <summary>The slm-service, e.g. http://127.0.0.1:5101.</summary>
+    /// <summary>The slm-service, e.g. http://127.0.0.1:5101, or dns:///slm:8080 to balance round robin over every
+    /// replica behind a DNS name (see <see cref="DnsRefreshSeconds"/>).</summary>
     [Required]
     public string SlmAddress { get; set; } = "http://127.0.0.1:5101";
 
-    /// <summary>The policy-service; empty means no policy (strategies that need it take their fallback).</summary>
+    /// <summary>The policy-service (http:// or dns:///); empty means no policy (strategies that need it take their fallback).</summary>
     public string PolicyAddress { get; set; } = "http://127.0.0.1:5103";
 
     /// <summary>Cap of each call to the SLM or the policy; a call gets the caller's remaining deadline when that is sooner.</summary>
@@ -38,6 +39,13 @@ public sealed class OrchestratorOptions
 
     [Range(10, 600_000)]
     public int ReconnectMaxBackoffMs { get; set; } = 1_000;
+
+    /// <summary>
+    /// How often a dns:/// address is resolved again, so replicas added behind the name take traffic within this
+    /// period (a connection failure re-resolves at once).
+    /// </summary>
+    [Range(1, 3600)]
+    public int DnsRefreshSeconds { get; set; } = 5;
 
     /// <summary>Largest accepted task_context (e.g. MBPP's given tests), in characters.</summary>
     [Range(0, 1_000_000)]

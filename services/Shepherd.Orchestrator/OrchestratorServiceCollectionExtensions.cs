@@ -1,4 +1,7 @@
+using Grpc.Core;
 using Grpc.Net.Client;
+using Grpc.Net.Client.Balancer;
+using Grpc.Net.Client.Configuration;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
@@ -23,13 +26,17 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton(_ => TaskRegistry.Shared);
 
         // Downstream gRPC clients: every call carries a deadline (set per call) and the caller's cancellation.
+        // A dns:/// address balances round robin over every address of the name (a compose alias or a headless
+        // Service with N replicas), re-resolved on a connection failure and every DnsRefreshSeconds.
+        services.AddSingleton<ResolverFactory>(sp => new DnsResolverFactory(
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DnsRefreshSeconds)));
         services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
-            .ConfigureChannel((sp, o) => ConfigureReconnect(o, sp));
+            .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress));
         services.AddGrpcClient<PolicyService.PolicyServiceClient>((sp, o) =>
         {
             var address = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress;
             o.Address = new Uri(string.IsNullOrWhiteSpace(address) ? "http://127.0.0.1:1" : address);
-        }).ConfigureChannel((sp, o) => ConfigureReconnect(o, sp));
+        }).ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress));
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value;
@@ -58,8 +65,8 @@ public static class OrchestratorServiceCollectionExtensions
         {
             var llm = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
             var address = string.IsNullOrWhiteSpace(llm.StandInAddress) ? sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress : llm.StandInAddress;
-            var channelOptions = new GrpcChannelOptions();
-            ConfigureReconnect(channelOptions, sp);
+            var channelOptions = new GrpcChannelOptions { ServiceProvider = sp };
+            ConfigureChannel(channelOptions, sp, address);
             var channel = GrpcChannel.ForAddress(address, channelOptions);
             return new StandInSlmClient(new SlmService.SlmServiceClient(channel), address);
         });
@@ -79,11 +86,17 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton<LlmGateway>();
     }
 
-    private static void ConfigureReconnect(GrpcChannelOptions channel, IServiceProvider services)
+    private static void ConfigureChannel(GrpcChannelOptions channel, IServiceProvider services, string address)
     {
         var options = services.GetRequiredService<IOptions<OrchestratorOptions>>().Value;
         channel.InitialReconnectBackoff = TimeSpan.FromMilliseconds(options.ReconnectInitialBackoffMs);
         channel.MaxReconnectBackoff = TimeSpan.FromMilliseconds(Math.Max(options.ReconnectMaxBackoffMs, options.ReconnectInitialBackoffMs));
+        if (address.StartsWith("dns:", StringComparison.OrdinalIgnoreCase))
+        {
+            // HTTP/2 pins a channel to one connection: without round_robin every call would go to the first address.
+            channel.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
+            channel.Credentials = ChannelCredentials.Insecure;
+        }
     }
 
     private static void AddStorage(IServiceCollection services)

@@ -103,9 +103,11 @@ public sealed class EdgeHarness : IAsyncDisposable
     public DestinationHealth ActiveHealth(string destinationId)
     {
         var lookup = _edge.Services.GetRequiredService<IProxyStateLookup>();
-        return lookup.TryGetCluster("orchestrator", out var cluster) && cluster.Destinations.TryGetValue(destinationId, out var destination)
-            ? destination.Health.Active
-            : DestinationHealth.Unknown;
+        // The DNS destination resolver names each address of a configured destination "d1[127.0.0.1]".
+        var destination = lookup.TryGetCluster("orchestrator", out var cluster)
+            ? cluster.Destinations.FirstOrDefault(d => d.Key == destinationId || d.Key.StartsWith(destinationId + "[", StringComparison.Ordinal)).Value
+            : null;
+        return destination?.Health.Active ?? DestinationHealth.Unknown;
     }
 
     public async ValueTask DisposeAsync()

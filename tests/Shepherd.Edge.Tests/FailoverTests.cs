@@ -23,7 +23,7 @@ public sealed class FailoverTests
             Assert.Equal("replica-1", response.Answer);
         }
 
-        Assert.Contains(edge.Logs, l => l.Contains("Connect to d2 of cluster orchestrator failed; retrying", StringComparison.Ordinal));
+        Assert.Contains(edge.Logs, l => l.Contains("Connect to d2[127.0.0.1] of cluster orchestrator failed; retrying", StringComparison.Ordinal));
 
         await WaitUntilAsync(() => edge.ActiveHealth("d2") == DestinationHealth.Unhealthy, TimeSpan.FromSeconds(10));
         Assert.Equal(DestinationHealth.Healthy, edge.ActiveHealth("d1"));

@@ -46,10 +46,13 @@ public sealed class PostgresLedgerTests(StackFixture stack)
     [SkippableFact]
     public async Task PostgresLedgerInATestcontainer()
     {
+        // Where no registry is reachable (our build machines), deploy/build-images.sh builds shepherd/postgres from
+        // Debian's packages; .ci/run names it in SHEPHERD_TEST_POSTGRES_IMAGE and starts podman's Docker API socket.
+        var image = Environment.GetEnvironmentVariable("SHEPHERD_TEST_POSTGRES_IMAGE") is { Length: > 0 } local ? local : "postgres:16-alpine";
         PostgreSqlContainer container;
         try
         {
-            container = new PostgreSqlBuilder("postgres:16-alpine").Build();
+            container = new PostgreSqlBuilder(image).Build();
             await container.StartAsync();
         }
         catch (Exception ex) when (ex is DockerUnavailableException || ex.InnerException is DockerUnavailableException || ex.GetType().Name.Contains("Docker", StringComparison.Ordinal))

@@ -1,6 +1,4 @@
 using System.Globalization;
-using Parquet;
-using Parquet.Schema;
 using Shepherd.Core.Tasks;
 
 namespace Shepherd.Core.Datasets;
@@ -32,15 +30,16 @@ public static class Cnk12Loader
 
     public static IReadOnlyList<string> Splits { get; } = [DatasetSplits.Train, DatasetSplits.Validation, DatasetSplits.Test, DatasetSplits.All];
 
-    /// <summary>The parquet files when <c>openr1-math-220k/</c> exists, else the JSON Lines sample.</summary>
+    /// <summary>The JSON Lines sample. The parquet layout is read by <c>Shepherd.Reports.DatasetFiles</c> (the
+    /// command line's loader), which keeps Parquet out of the services; here its folder is an error, not ignored.</summary>
     public static IReadOnlyList<TaskItem> Load(string dataDirectory, string split)
     {
-        var folder = Path.Combine(dataDirectory, OpenR1Folder);
-        var rows = Directory.Exists(folder)
-            ? LoadParquetAsync(Directory.EnumerateFiles(folder, "*.parquet", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList())
-                .GetAwaiter().GetResult()
-            : LoadJsonLines(Path.Combine(dataDirectory, SampleFile));
-        return Split(rows, split);
+        if (Directory.Exists(Path.Combine(dataDirectory, OpenR1Folder)))
+        {
+            throw new DatasetFormatException(OpenR1Folder, 0, "the OpenR1 parquet layout is read by Shepherd.Reports.DatasetFiles, not by Shepherd.Core");
+        }
+
+        return Split(LoadJsonLines(Path.Combine(dataDirectory, SampleFile)), split);
     }
 
     public static IReadOnlyList<TaskItem> Split(IReadOnlyList<Row> rows, string split)
@@ -89,80 +88,6 @@ public static class Cnk12Loader
         }
 
         return rows;
-    }
-
-    /// <summary>Reads OpenR1-Math-220k parquet files and keeps the rows whose source is cn_k12; the other
-    /// sources are skipped by design. A cn_k12 row without problem or answer fails with its row number.</summary>
-    public static async Task<IReadOnlyList<Row>> LoadParquetAsync(IReadOnlyList<string> files, CancellationToken cancellationToken = default)
-    {
-        if (files.Count == 0)
-        {
-            throw new DatasetFormatException(OpenR1Folder, 0, "no .parquet files found");
-        }
-
-        var rows = new List<Row>();
-        foreach (var file in files)
-        {
-            ParquetReader reader;
-            try
-            {
-                reader = await ParquetReader.CreateAsync(file, cancellationToken: cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or InvalidOperationException or ArgumentException)
-            {
-                throw new DatasetFormatException(file, 0, $"not a readable parquet file: {e.Message}", e);
-            }
-
-            await using (reader.ConfigureAwait(false))
-            {
-                var fields = reader.Schema.GetDataFields();
-                var problemField = Field(fields, "problem", file);
-                var answerField = Field(fields, "answer", file);
-                var sourceField = Field(fields, "source", file);
-                var uuidField = fields.FirstOrDefault(f => f.Name == "uuid");
-                long rowBase = 0;
-                for (var group = 0; group < reader.RowGroupCount; group++)
-                {
-                    using var rowGroup = reader.OpenRowGroupReader(group);
-                    var count = checked((int)rowGroup.RowCount);
-                    var problems = await ReadStrings(rowGroup, problemField, count, cancellationToken).ConfigureAwait(false);
-                    var answers = await ReadStrings(rowGroup, answerField, count, cancellationToken).ConfigureAwait(false);
-                    var sources = await ReadStrings(rowGroup, sourceField, count, cancellationToken).ConfigureAwait(false);
-                    var uuids = uuidField is null ? null : await ReadStrings(rowGroup, uuidField, count, cancellationToken).ConfigureAwait(false);
-                    for (var i = 0; i < count; i++)
-                    {
-                        var row = rowBase + i + 1;
-                        if (sources[i] != Source)
-                        {
-                            continue;
-                        }
-
-                        if (string.IsNullOrWhiteSpace(problems[i]) || string.IsNullOrWhiteSpace(answers[i]))
-                        {
-                            throw new DatasetFormatException(file, row, "cn_k12 row without problem or answer");
-                        }
-
-                        var key = uuids?[i] is { Length: > 0 } uuid ? uuid : $"{Path.GetFileName(file)}#{row}";
-                        rows.Add(new Row($"cnk12/{key}", key, problems[i]!, answers[i]!));
-                    }
-
-                    rowBase += count;
-                }
-            }
-        }
-
-        return rows;
-    }
-
-    private static DataField Field(DataField[] fields, string name, string file) =>
-        fields.FirstOrDefault(f => f.Name == name)
-        ?? throw new DatasetFormatException(file, 0, $"no '{name}' column (columns: {string.Join(", ", fields.Select(f => f.Name))})");
-
-    private static async Task<string?[]> ReadStrings(ParquetRowGroupReader rowGroup, DataField field, int count, CancellationToken cancellationToken)
-    {
-        var values = new string?[count];
-        await rowGroup.ReadAsync(field, values.AsMemory()!, null, cancellationToken).ConfigureAwait(false);
-        return values;
     }
 
     /// <summary>One CNK12 problem before splitting.</summary>

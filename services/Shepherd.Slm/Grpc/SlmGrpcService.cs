@@ -88,6 +88,7 @@ public sealed class SlmGrpcService(
             DecodeFailures = engine.DecodeFailures,
             ContextResets = engine.ContextResets,
             BatchTokens = model.BatchTokens,
+            AcceptedRequests = engine.AcceptedRequests,
         });
 
     private GenerateResponse ToResponse(GenerationResult result)

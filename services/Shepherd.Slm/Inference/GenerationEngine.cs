@@ -52,6 +52,7 @@ public sealed class GenerationEngine : BackgroundService
     private long _reservedCellsPublished;
     private volatile string? _unhealthyReason;
     private long _decodeFailures;
+    private long _acceptedRequests;
     private long _contextResets;
     // Exponentially weighted duration of recent requests from admission to completion (ms).
     private double _recentRequestMs = 1000;
@@ -87,6 +88,9 @@ public sealed class GenerationEngine : BackgroundService
     /// <summary>Decode steps that failed (each was retried request by request).</summary>
     public long DecodeFailures => Volatile.Read(ref _decodeFailures);
 
+    /// <summary>Generation requests admitted to the queue since start.</summary>
+    public long AcceptedRequests => Volatile.Read(ref _acceptedRequests);
+
     /// <summary>Times the llama.cpp context was rebuilt after requests kept failing even alone.</summary>
     public long ContextResets => Volatile.Read(ref _contextResets);
 
@@ -115,6 +119,7 @@ public sealed class GenerationEngine : BackgroundService
             throw new CapacityExceededException($"the SLM queue is full ({MaxQueue} requests waiting); retry after {wait.TotalSeconds:F0} s", wait);
         }
 
+        Interlocked.Increment(ref _acceptedRequests);
         var job = new Job(prompt, spec, sink, cancellationToken);
         // Registered before the job is visible to the loop, so the loop's Release always unregisters it.
         job.Registration = cancellationToken.UnsafeRegister(

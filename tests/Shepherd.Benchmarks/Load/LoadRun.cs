@@ -95,7 +95,8 @@ public sealed class LoadRun : IAsyncDisposable
     /// <c>Llm__MaxAnswerTokens</c>) so the toy model, which never stops on its own, spends the test on concurrency and
     /// not on writing 512-token stories.
     /// </param>
-    public static async Task<LoadRun> StartAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? orchestratorSettings = null)
+    /// <param name="slmSettings">slm-service environment overrides (CI: one decode thread, see the Load test).</param>
+    public static async Task<LoadRun> StartAsync(CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? orchestratorSettings = null, IReadOnlyDictionary<string, string>? slmSettings = null)
     {
         var home = Directory.CreateTempSubdirectory("shepherd-load-").FullName;
         try
@@ -104,7 +105,7 @@ public sealed class LoadRun : IAsyncDisposable
             {
                 ["Edge__ApiKeys__0__PermitsPerSecond"] = "100000",
                 ["Edge__ApiKeys__0__Burst"] = "100000",
-            });
+            }, slmSettings);
             return new LoadRun(stack, home);
         }
         catch

@@ -1,6 +1,7 @@
 using Parquet;
 using Parquet.Schema;
 using Shepherd.Core.Datasets;
+using Shepherd.Reports;
 
 namespace Shepherd.Core.Tests.Datasets;
 
@@ -143,7 +144,7 @@ public sealed class DatasetLoaderTests : IDisposable
             sources: ["cn_k12", "olympiads", "cn_k12"],
             uuids: ["u1", "u2", "u3"]);
 
-        var all = Cnk12Loader.Load(_scratch, "all");
+        var all = DatasetFiles.Load("cnk12", "all", _scratch);
 
         Assert.Equal(["cnk12/u1", "cnk12/u3"], all.Select(i => i.Id));
         Assert.Equal("\\frac{1}{2}", all[0].Reference);
@@ -155,7 +156,7 @@ public sealed class DatasetLoaderTests : IDisposable
         var path = Path.Combine(_scratch, "bad.parquet");
         await WriteParquet(path, ["p1", "p2"], ["1", ""], ["cn_k12", "cn_k12"], ["a", "b"]);
 
-        var error = await Assert.ThrowsAsync<DatasetFormatException>(() => Cnk12Loader.LoadParquetAsync([path]));
+        var error = await Assert.ThrowsAsync<DatasetFormatException>(() => Cnk12Parquet.LoadAsync([path]));
 
         Assert.Equal(2, error.Line);
     }
@@ -165,7 +166,7 @@ public sealed class DatasetLoaderTests : IDisposable
     {
         var path = Write("broken.parquet", "this is not parquet");
 
-        var error = await Assert.ThrowsAsync<DatasetFormatException>(() => Cnk12Loader.LoadParquetAsync([path]));
+        var error = await Assert.ThrowsAsync<DatasetFormatException>(() => Cnk12Parquet.LoadAsync([path]));
 
         Assert.Equal(path, error.File);
     }

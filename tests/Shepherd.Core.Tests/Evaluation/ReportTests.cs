@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Globalization;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Policy;
+using Shepherd.Reports;
 using static Shepherd.Core.Tests.Evaluation.ReplayLabels;
 
 namespace Shepherd.Core.Tests.Evaluation;

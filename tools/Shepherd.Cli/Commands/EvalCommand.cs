@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Shepherd.Cli.Evaluation;
 using Shepherd.Core.Evaluation;
+using Shepherd.Reports;
 using Spectre.Console;
 
 namespace Shepherd.Cli.Commands;

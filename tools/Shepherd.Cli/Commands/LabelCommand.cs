@@ -11,6 +11,7 @@ using Shepherd.Core.Policy;
 using Shepherd.Core.Tasks;
 using Shepherd.Llm;
 using Shepherd.Llm.Storage;
+using Shepherd.Reports;
 using Spectre.Console;
 
 namespace Shepherd.Cli.Commands;
@@ -76,7 +77,7 @@ public static class LabelCommand
     /// <summary>Labels as configured; returns null when the budget stopped the run (what was done is kept).</summary>
     public static async Task<LabelRunStats?> RunAsync(Settings s, bool interactive, CancellationToken ct, Func<LabelRunStats, bool>? stopAfter = null)
     {
-        var items = DatasetCatalog.Load(s.Dataset, s.Split, ShepherdPaths.DataDirectory);
+        var items = DatasetFiles.Load(s.Dataset, s.Split, ShepherdPaths.DataDirectory);
         if (s.Limit is { } n)
         {
             items = items.Take(n).ToArray();

@@ -7,6 +7,7 @@ using Shepherd.Core.Evaluation;
 using Shepherd.Core.Labelling;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Model.Training;
+using Shepherd.Reports;
 using Spectre.Console;
 
 namespace Shepherd.Cli.Commands;

@@ -7,6 +7,7 @@ using Shepherd.Core.Datasets;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Strategies;
 using Shepherd.Core.Tasks;
+using Shepherd.Reports;
 using Spectre.Console;
 
 namespace Shepherd.Cli.Evaluation;
@@ -25,7 +26,7 @@ public static class LiveRunner
 
     public static async Task<(IReadOnlyList<LiveResult> Results, bool StandIn)> RunAsync(Settings s, CancellationToken ct)
     {
-        var items = DatasetCatalog.Load(s.Dataset, s.Split, ShepherdPaths.DataDirectory);
+        var items = DatasetFiles.Load(s.Dataset, s.Split, ShepherdPaths.DataDirectory);
         if (s.Limit is { } n)
         {
             items = items.Take(n).ToArray();

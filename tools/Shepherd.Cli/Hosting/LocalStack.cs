@@ -56,12 +56,13 @@ public sealed class LocalStack : IAsyncDisposable
     }
 
     /// <param name="edgeSettings">Edge environment overrides (e.g. the dev key's <c>Edge__ApiKeys__0__PermitsPerSecond</c>).</param>
-    public static async Task<LocalStack> StartAsync(StackPorts ports, string? modelPath, string? home, IReadOnlyDictionary<string, string>? orchestratorSettings, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? edgeSettings = null)
+    /// <param name="slmSettings">slm-service environment overrides (e.g. <c>Slm__Threads</c>).</param>
+    public static async Task<LocalStack> StartAsync(StackPorts ports, string? modelPath, string? home, IReadOnlyDictionary<string, string>? orchestratorSettings, CancellationToken cancellationToken, IReadOnlyDictionary<string, string>? edgeSettings = null, IReadOnlyDictionary<string, string>? slmSettings = null)
     {
         var stack = new LocalStack(home ?? DefaultHome);
         try
         {
-            await stack.StartCoreAsync(ports, modelPath, orchestratorSettings ?? new Dictionary<string, string>(), edgeSettings ?? new Dictionary<string, string>(), cancellationToken);
+            await stack.StartCoreAsync(ports, modelPath, orchestratorSettings ?? new Dictionary<string, string>(), edgeSettings ?? new Dictionary<string, string>(), slmSettings ?? new Dictionary<string, string>(), cancellationToken);
             return stack;
         }
         catch
@@ -118,7 +119,7 @@ public sealed class LocalStack : IAsyncDisposable
 
     private static string Port(int port) => (port == 0 ? ServiceProcess.FreePort() : port).ToString(CultureInfo.InvariantCulture);
 
-    private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, IReadOnlyDictionary<string, string> edgeSettings, CancellationToken cancellationToken)
+    private async Task StartCoreAsync(StackPorts ports, string? modelPath, IReadOnlyDictionary<string, string> orchestratorSettings, IReadOnlyDictionary<string, string> edgeSettings, IReadOnlyDictionary<string, string> slmSettings, CancellationToken cancellationToken)
     {
         var model = modelPath ?? ShepherdPaths.FixtureModel
             ?? throw new InvalidOperationException(MissingFixtures.Model);
@@ -126,7 +127,8 @@ public sealed class LocalStack : IAsyncDisposable
         ApiKey = DevApiKey(Home);
         var timeout = TimeSpan.FromSeconds(90);
 
-        var slm = await StartAsync("Shepherd.Slm", int.Parse(Port(ports.Slm), CultureInfo.InvariantCulture), new Dictionary<string, string> { ["Slm__ModelPath"] = model }, timeout, cancellationToken);
+        var slmEnvironment = new Dictionary<string, string>(slmSettings) { ["Slm__ModelPath"] = model };
+        var slm = await StartAsync("Shepherd.Slm", int.Parse(Port(ports.Slm), CultureInfo.InvariantCulture), slmEnvironment, timeout, cancellationToken);
         var policy = await StartAsync("Shepherd.Policy", int.Parse(Port(ports.Policy), CultureInfo.InvariantCulture), new Dictionary<string, string>
         {
             ["Policy__BundlePath"] = proactive,

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Shepherd.Core.Evaluation;
 
-namespace Shepherd.Core.Evaluation;
+namespace Shepherd.Reports;
 
 /// <summary>The report as markdown (results.md), CSV (results.csv) and JSON (results.json).</summary>
 public static class ReportWriters

@@ -1,6 +1,7 @@
 using ScottPlot;
+using Shepherd.Core.Evaluation;
 
-namespace Shepherd.Core.Evaluation;
+namespace Shepherd.Reports;
 
 /// <summary>
 /// The cost–accuracy plot (frontier.png): x = $ per 1,000 queries, y = accuracy %. Each tunable strategy's
