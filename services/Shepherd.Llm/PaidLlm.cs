@@ -52,7 +52,7 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
         {
             if (remainingBudgetUsd is { } budget && WorstCaseUsd(messages, maxTokens) is var worst && worst > budget)
             {
-                throw new LlmUnavailableException($"budget: this call could cost up to ${worst:F6}, over the remaining ${Math.Max(0, budget):F6}");
+                throw new LlmBudgetExhaustedException($"budget: this call could cost up to ${worst:F6}, over the remaining ${Math.Max(0, budget):F6}");
             }
 
             completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens, deadline), cancellationToken);

@@ -13,6 +13,20 @@ public static class PaidLlmFactory
     public static PriceTable Prices(LlmOptions options) =>
         new(options.Pricing.ToDictionary(kv => kv.Key, kv => new ModelPrice(kv.Value.InputPerMillion, kv.Value.OutputPerMillion)));
 
+    /// <summary>Null when the configured model has a price, else what to set (no paid call may go unrecorded).</summary>
+    public static string? MissingPrice(LlmOptions options)
+    {
+        try
+        {
+            return Prices(options).Has(options.Model) ? null
+                : $"Llm:Model '{options.Model}' has no price: set Llm:Pricing:{options.Model}:InputPerMillion and Llm:Pricing:{options.Model}:OutputPerMillion (USD per million tokens)";
+        }
+        catch (ArgumentOutOfRangeException ex)
+        {
+            return $"Llm:Pricing: {ex.Message}";
+        }
+    }
+
     /// <summary>The group-commit ledger; dispose it to commit what is queued and close its connection.</summary>
     public static ILedger Ledger(StorageOptions storage) =>
         string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
@@ -25,6 +39,11 @@ public static class PaidLlmFactory
     /// </summary>
     public static PaidLlm Create(LlmOptions llm, StorageOptions storage, SlmService.SlmServiceClient slm, ILoggerFactory loggers)
     {
+        if (MissingPrice(llm) is { } missing)
+        {
+            throw new InvalidOperationException(missing);
+        }
+
         var options = Options.Create(llm);
         var key = new LlmApiKey(options);
         ILlmClient client = key.Value is null

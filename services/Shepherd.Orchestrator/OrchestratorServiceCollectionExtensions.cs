@@ -20,6 +20,7 @@ public static class OrchestratorServiceCollectionExtensions
         var services = builder.Services;
         services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<LlmOptions>, LlmPricingValidation>();
         services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => TaskRegistry.Shared);
@@ -43,19 +44,12 @@ public static class OrchestratorServiceCollectionExtensions
             return new PolicyGateway(client, sp.GetRequiredService<IOptions<OrchestratorOptions>>(), sp.GetRequiredService<TimeProvider>());
         });
         services.AddSingleton<SlmGateway>(sp => new SlmGateway(
-            sp.GetRequiredService<SlmService.SlmServiceClient>(), sp.GetRequiredService<ILedger>(),
-            sp.GetRequiredService<IOptions<OrchestratorOptions>>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<SlmService.SlmServiceClient>(), sp.GetRequiredService<IOptions<OrchestratorOptions>>(), sp.GetRequiredService<TimeProvider>()));
 
         AddLlm(services);
         AddStorage(services);
 
-        services.AddSingleton<IAnswerStrategy, SlmOnlyStrategy>();
-        services.AddSingleton<IAnswerStrategy, LlmOnlyStrategy>();
-        services.AddSingleton<IAnswerStrategy, RouteStrategy>();
-        services.AddSingleton<IAnswerStrategy, CascadeAbcStrategy>();
-        services.AddSingleton<IAnswerStrategy, CascadeScorerStrategy>();
-        services.AddSingleton<IAnswerStrategy, ProactiveStrategy>();
-        services.AddSingleton<IAnswerStrategy, ReactiveStrategy>();
+        services.AddSingleton<LiveExecutor>();
         services.AddSingleton<AnswerPipeline>();
         services.AddHostedService<StartupReport>();
         return builder;

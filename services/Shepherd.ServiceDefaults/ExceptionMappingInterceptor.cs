@@ -68,6 +68,9 @@ public sealed class ExceptionMappingInterceptor(ILogger<ExceptionMappingIntercep
             case DependencyUnavailableException down:
                 ServiceDefaultsLog.DependencyUnavailable(logger, down.Dependency, context.Method, ex);
                 return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, down.Message));
+            case DependencyRefusedException refused:
+                ServiceDefaultsLog.DependencyUnavailable(logger, refused.Dependency, context.Method, ex);
+                return new RpcException(new Grpc.Core.Status(StatusCode.FailedPrecondition, refused.Message));
             case OperationCanceledException when context.CancellationToken.IsCancellationRequested:
                 return new RpcException(context.Deadline <= DateTime.UtcNow
                     ? new Grpc.Core.Status(StatusCode.DeadlineExceeded, "deadline exceeded")

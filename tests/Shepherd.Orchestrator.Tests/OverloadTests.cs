@@ -99,6 +99,46 @@ public sealed class OverloadTests(StackFixture stack)
         Assert.Equal(1, standIn.Calls);
     }
 
+    [Theory]
+    [InlineData("fail")]
+    [InlineData("degrade")]
+    public async Task AStandInLlmThatRefusesForLoadIsNotAskedAgainAndFailModeAnswersResourceExhausted(string onFailure)
+    {
+        await using var slm = await RefusingSlm.StartAsync(RefusingSlm.Mode.Answer);
+        await using var standIn = await RefusingSlm.StartAsync(RefusingSlm.Mode.RefuseWithAdvice);
+        var (client, _, _) = await stack.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["Orchestrator:SlmAddress"] = slm.Address,
+            ["Orchestrator:PolicyAddress"] = "",
+            ["Storage:HintCacheEnabled"] = "false",
+            ["Llm:ApiKeyFile"] = "",
+            ["Llm:StandInAddress"] = standIn.Address,
+            ["Llm:OnFailure"] = onFailure,
+        });
+
+        if (onFailure == "fail")
+        {
+            var ex = await Assert.ThrowsAsync<RpcException>(async () => await client.AnswerAsync(Ask(Strategy.Llm), deadline: DateTime.UtcNow.AddSeconds(30)));
+
+            Assert.Equal(StatusCode.ResourceExhausted, ex.StatusCode);
+            Assert.Contains("retry after 7 s", ex.Status.Detail);
+            Assert.Equal(RefusingSlm.AdvisedWait, ex.GetRpcStatus()!.GetDetail<RetryInfo>()!.RetryDelay.ToTimeSpan());
+            Assert.Equal("7", ex.Trailers.GetValue("retry-after"));
+            Assert.Equal(0, slm.Calls);
+        }
+        else
+        {
+            var response = await client.AnswerAsync(Ask(Strategy.Llm), deadline: DateTime.UtcNow.AddSeconds(30));
+
+            Assert.True(response.Degraded);
+            Assert.Contains(response.Degradations, d => d.Contains("llm overloaded", StringComparison.Ordinal));
+            Assert.Equal(["llm.answer", "slm.answer"], response.Path);
+            Assert.Equal(1, slm.Calls);
+        }
+
+        Assert.Equal(1, standIn.Calls);
+    }
+
     [Fact]
     public async Task WithARealLlmAFullSlmQueueFallsBackToTheLlm()
     {

@@ -27,7 +27,8 @@ public sealed class SecretLeakTests(StackFixture stack)
     [InlineData(403, false)]
     public async Task AnEchoedKeyReachesNeitherTheClientNorTheLogWhenTheLlmFails(int status, bool plainText)
     {
-        // OnFailure = fail: the LLM's failure is the client's status, and no SLM is needed.
+        // OnFailure = fail: the LLM's failure is the client's status, and no SLM is needed. A 4xx is a refusal:
+        // FAILED_PRECONDITION (README's failure table), with the HTTP status and nothing of the body.
         var (client, _, logs) = await stack.StartOrchestratorAsync(new Dictionary<string, string?>
         {
             ["Orchestrator:SlmAddress"] = stack.SlmAddress is { Length: > 0 } slm ? slm : "http://127.0.0.1:1",
@@ -39,7 +40,7 @@ public sealed class SecretLeakTests(StackFixture stack)
 
         var ex = await Assert.ThrowsAsync<RpcException>(async () => await client.AnswerAsync(Ask(), deadline: DateTime.UtcNow.AddSeconds(30)));
 
-        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Equal(StatusCode.FailedPrecondition, ex.StatusCode);
         Assert.Contains($"HTTP {status}", ex.Status.Detail);
         AssertClean(ex.Status.Detail);
         Assert.All(ex.Trailers, t => AssertClean(t.IsBinary ? Convert.ToBase64String(t.ValueBytes) + System.Text.Encoding.UTF8.GetString(t.ValueBytes) : t.Value));

@@ -40,6 +40,8 @@ public sealed class PriceTable
 
     public static ModelPrice Free { get; } = new(0, 0);
 
+    public bool Has(string model) => _prices.ContainsKey(model);
+
     /// <summary>The price of a model; unknown models are an error, so nothing is silently free.</summary>
     public ModelPrice For(string model) =>
         _prices.TryGetValue(model, out var price)

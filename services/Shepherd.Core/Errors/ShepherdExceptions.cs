@@ -27,3 +27,10 @@ public sealed class DependencyUnavailableException(string dependency, string mes
 {
     public string Dependency { get; } = dependency;
 }
+
+/// <summary>A dependency refused the request for a reason retrying will not fix (its configuration). Hosts map it to FAILED_PRECONDITION.</summary>
+public sealed class DependencyRefusedException(string dependency, string message, Exception? inner = null)
+    : Exception($"{dependency}: {message}", inner)
+{
+    public string Dependency { get; } = dependency;
+}

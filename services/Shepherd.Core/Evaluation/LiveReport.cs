@@ -58,15 +58,5 @@ public static class LiveReport
     private static (double Cost, double Accuracy) Summarise(IReadOnlyList<LiveResult> answers) =>
         (answers.Sum(a => a.CostUsd), answers.Count == 0 ? 0 : answers.Count(a => a.Passed) / (double)answers.Count);
 
-    private static int Order(string strategy) => strategy switch
-    {
-        "slm" => 0,
-        "llm" => 1,
-        "route" => 2,
-        "cascade-abc" => 3,
-        "cascade-scorer" => 4,
-        "proactive" => 5,
-        "reactive" => 6,
-        _ => 7,
-    };
+    private static int Order(string strategy) => Strategies.StrategyNames.Order(strategy);
 }

@@ -1,4 +1,5 @@
 using Shepherd.Core.Policy;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Evaluation;
 
@@ -6,13 +7,9 @@ namespace Shepherd.Core.Evaluation;
 /// Recomputes every strategy's outcome and cost from label records, at zero cost (docs/labels.md, "Replay").
 /// Pure: the policy's scores come in as data. Per query and strategy:
 /// <list type="bullet">
-/// <item>slm: one SLM answer (the n_p = 0 level); llm: the LLM's full answer.</item>
-/// <item>route(α): the proactive P(hint) ≥ α buys the LLM's full answer, else the SLM answers.</item>
-/// <item>cascade-abc(k): K samples; agree_max ≥ k returns the majority answer, else the LLM's full answer too.</item>
-/// <item>cascade-scorer(θ): one SLM answer rated 1 − P(hint) by the reactive head (exp(−ē) without one);
-/// below θ the LLM's full answer too.</item>
-/// <item>proactive(α, η): <see cref="PolicyDecisionRule.Decide"/>: SLM alone, an n-token hint, or the LLM.</item>
-/// <item>reactive(α, η, k): K samples; consensus returns, else the reactive decision (after the samples).</item>
+/// <item>the seven serving strategies: their <see cref="StrategyMachine"/>, the same decisions the orchestrator
+/// runs live, with each step's result read from the record (<see cref="ReplayExecutor"/>): samples agree when
+/// agree_max ≥ k; the policy's P(hint) and n are the bundle's scores; a hint of n scores as the ladder's rung.</item>
 /// <item>oracle: n*: SLM alone at n* = 0, a hint of n* when a level passed, else the LLM's full answer;
 /// oracle-route and oracle-cascade send exactly the queries the SLM fails to the LLM.</item>
 /// </list>
@@ -20,6 +17,7 @@ namespace Shepherd.Core.Evaluation;
 public sealed class ReplayEvaluator
 {
     private readonly ReplayQuery[] _queries;
+    private readonly ReplayExecutor _executor;
 
     public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null)
     {
@@ -30,6 +28,7 @@ public sealed class ReplayEvaluator
         }
 
         _queries = records.Select(r => new ReplayQuery(r, Options)).ToArray();
+        _executor = new ReplayExecutor(Options.EntropyScale);
         Proactive = proactive;
         Reactive = reactive;
         if (proactive is not null)
@@ -127,43 +126,14 @@ public sealed class ReplayEvaluator
         }
     }
 
-    private enum AnsweredBy
-    {
-        Slm,
-        Hinted,
-        Llm,
-    }
-
-    private readonly record struct Outcome(double Cost, double Correct, AnsweredBy By);
-
-    private Outcome Step(ReplayQuery q, in ReplayPoint p)
+    /// <summary>
+    /// The serving strategies run their <see cref="StrategyMachine"/> through <see cref="ReplayExecutor"/>; the
+    /// oracles are bounds, not strategies, and read n* directly.
+    /// </summary>
+    private ReplayOutcome Step(ReplayQuery q, in ReplayPoint p)
     {
         switch (p.Strategy)
         {
-            case ReplayStrategy.Slm:
-                return new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm);
-            case ReplayStrategy.Llm:
-                return new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
-            case ReplayStrategy.Route:
-                return q.ProactiveP >= p.Alpha ? new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm) : new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm);
-            case ReplayStrategy.CascadeAbc:
-                return q.AgreeMax >= p.Agree
-                    ? new(q.ConsensusCost, q.ConsensusCorrect, AnsweredBy.Slm)
-                    : new(q.ConsensusCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
-            case ReplayStrategy.CascadeScorer:
-                var confidence = double.IsNaN(q.ReactiveP) ? Math.Exp(-q.MeanEntropy / Options.EntropyScale) : 1 - q.ReactiveP;
-                return confidence >= p.Threshold
-                    ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm)
-                    : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
-            case ReplayStrategy.Proactive:
-                return Decide(q, q.ProactiveP, q.ProactiveHint, q.ProactiveShepherdCost, q.ProactiveShepherdCorrect, p, 0);
-            case ReplayStrategy.Reactive:
-                if (q.AgreeMax >= p.Agree)
-                {
-                    return new(q.ConsensusCost, q.ConsensusCorrect, AnsweredBy.Slm);
-                }
-
-                return Decide(q, q.ReactiveP, q.ReactiveHint, q.ReactiveShepherdCost, q.ReactiveShepherdCorrect, p, q.ConsensusCost);
             case ReplayStrategy.Oracle:
                 return q.OracleHint switch
                 {
@@ -176,25 +146,8 @@ public sealed class ReplayEvaluator
             case ReplayStrategy.OracleCascade:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
             default:
-                throw new ArgumentOutOfRangeException(nameof(p), p.Strategy, "Unknown strategy.");
+                return _executor.Run(q, p, p.Strategy.AsStrategy());
         }
-    }
-
-    /// <summary>
-    /// <see cref="PolicyDecisionRule.Decide"/> with n precomputed (n = round(clip(exp(r̂) − 1, 0, N_max)) does not
-    /// depend on α or η, so a grid only compares): P &lt; α → SLM alone; n &gt; η → the LLM's full answer (no SLM);
-    /// n = 0 → SLM alone; else a hint of n then the SLM.
-    /// </summary>
-    private static Outcome Decide(ReplayQuery q, double pHint, int n, double shepherdCost, double shepherdCorrect, in ReplayPoint p, double spent)
-    {
-        if (pHint < p.Alpha || n == 0)
-        {
-            return new(spent + q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm);
-        }
-
-        return n > p.EtaHint
-            ? new(spent + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm)
-            : new(spent + shepherdCost, shepherdCorrect, AnsweredBy.Hinted);
     }
 
     private void Attach(PolicyScores scores, PolicyMode mode)

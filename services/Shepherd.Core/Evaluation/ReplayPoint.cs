@@ -1,4 +1,5 @@
 using System.Globalization;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Evaluation;
 
@@ -47,18 +48,16 @@ public static class ReplayStrategies
 
     public static string ToWire(this ReplayStrategy strategy) => strategy switch
     {
-        ReplayStrategy.Slm => "slm",
-        ReplayStrategy.Llm => "llm",
-        ReplayStrategy.Route => "route",
-        ReplayStrategy.CascadeAbc => "cascade-abc",
-        ReplayStrategy.CascadeScorer => "cascade-scorer",
-        ReplayStrategy.Proactive => "proactive",
-        ReplayStrategy.Reactive => "reactive",
         ReplayStrategy.Oracle => "oracle",
         ReplayStrategy.OracleRoute => "oracle-route",
         ReplayStrategy.OracleCascade => "oracle-cascade",
-        _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, null),
+        _ => strategy.AsStrategy().ToWire(),
     };
+
+    /// <summary>The serving strategy a replayed one runs (the oracles are bounds, not strategies).</summary>
+    public static StrategyKind AsStrategy(this ReplayStrategy strategy) => strategy <= ReplayStrategy.Reactive
+        ? (StrategyKind)((int)strategy + 1) // the same order, StrategyKind counting from 1
+        : throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "An oracle is not a serving strategy.");
 
     public static ReplayStrategy Parse(string text)
     {

@@ -118,7 +118,7 @@ public sealed class OpenAiChatClient : ILlmClient
                         continue;
                     default:
                         // The body stays out: it is upstream text, and the exception's message may reach a client.
-                        throw new LlmUnavailableException($"LLM refused the request (HTTP {status})");
+                        throw new LlmRefusedException($"LLM refused the request (HTTP {status})");
                 }
             }
         }

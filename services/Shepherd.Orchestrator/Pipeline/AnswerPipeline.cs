@@ -4,54 +4,38 @@ using Shepherd.Contracts.V1;
 using Shepherd.Core.Errors;
 using Shepherd.Core.Strategies;
 using Shepherd.Core.Tasks;
+using Shepherd.Core.Cost;
+using Shepherd.Llm.Storage;
+using Shepherd.Orchestrator.Grpc;
 using Shepherd.Orchestrator.Strategies;
 
 namespace Shepherd.Orchestrator.Pipeline;
 
 /// <summary>Validates an Answer request, runs its strategy and maps the outcome to the response.</summary>
 public sealed partial class AnswerPipeline(
-    IEnumerable<IAnswerStrategy> strategies,
+    LiveExecutor executor,
     TaskRegistry tasks,
     LlmGateway llm,
+    ILedger ledger,
+    TimeProvider time,
     IOptions<OrchestratorOptions> options,
     ILogger<AnswerPipeline> logger)
 {
     public const int MaxSamples = 16;
     public const int MaxRequestIdLength = 128;
 
-    private readonly Dictionary<Strategy, IAnswerStrategy> _strategies = strategies.ToDictionary(s => s.Kind);
+    private readonly ModelPrice _slmPrice = new(options.Value.SlmInputPerMillion, options.Value.SlmOutputPerMillion);
 
     /// <param name="deadline">The caller's deadline (UTC; DateTime.MaxValue for none): every downstream call gets what remains of it, capped per hop.</param>
     public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline, CancellationToken cancellationToken)
     {
         var context = CreateContext(request, apiKeyId, textSink, deadline);
-        var outcome = await _strategies[context.Strategy].RunAsync(context, cancellationToken);
+        var recorder = new AnswerRecorder(context, ledger, _slmPrice, time);
+        var outcome = await executor.RunAsync(context, recorder, cancellationToken);
         var extracted = context.Task.Extract(outcome.Text, context.Item);
-        OrchestratorLog.Answered(logger, context.RequestId, apiKeyId, context.StrategyName, string.Join('>', context.Path), context.Cost.TotalUsd, context.LlmStandIn, context.Degradations.Count > 0);
-        var response = new AnswerResponse
-        {
-            RequestId = context.RequestId,
-            Answer = outcome.Text,
-            FinalAnswer = extracted.Text ?? "",
-            Strategy = context.Strategy,
-            Hint = context.Hint,
-            Cost = new CostBreakdown
-            {
-                LlmInputUsd = context.Cost.LlmInputUsd,
-                LlmOutputUsd = context.Cost.LlmOutputUsd,
-                SlmUsd = context.Cost.SlmUsd,
-                TotalUsd = context.Cost.TotalUsd,
-                CacheSavingsUsd = context.CacheSavingsUsd,
-            },
-            Trace = context.Trace,
-            LlmStandIn = context.LlmStandIn || llm.IsStandIn,
-            Degraded = context.Degradations.Count > 0,
-        };
-        response.Path.AddRange(context.Path);
-        response.Usage.AddRange(context.Usage);
-        response.Latencies.AddRange(context.Latencies);
-        response.Degradations.AddRange(context.Degradations);
-        return response;
+        var answer = recorder.Build(outcome.Text, extracted.Text ?? "", llm.IsStandIn);
+        OrchestratorLog.Answered(logger, context.RequestId, apiKeyId, context.StrategyName, string.Join('>', answer.Path), answer.Cost.TotalUsd, answer.LlmStandIn, answer.Degraded);
+        return AnswerMapper.ToResponse(answer);
     }
 
     private AnswerContext CreateContext(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline)
@@ -84,21 +68,9 @@ public sealed partial class AnswerPipeline(
             throw new InvalidRequestException("task_context", "contains an unpaired surrogate");
         }
 
-        var strategy = request.Strategy == Strategy.Unspecified ? Strategy.Reactive : request.Strategy;
-        if (!_strategies.ContainsKey(strategy))
-        {
-            throw new InvalidRequestException("strategy", $"unknown strategy {(int)request.Strategy}; use one of {string.Join(", ", _strategies.Keys.Select(StrategyNames.ToWire))}");
-        }
-
-        var kind = request.Task switch
-        {
-            TaskKind.Unspecified or TaskKind.Generic => "generic",
-            TaskKind.Gsm8K => "gsm8k",
-            TaskKind.Cnk12 => "cnk12",
-            TaskKind.Humaneval => "humaneval",
-            TaskKind.Mbpp => "mbpp",
-            _ => throw new InvalidRequestException("task", $"unknown task kind {(int)request.Task}"),
-        };
+        var strategy = AnswerMapper.ToKind(request.Strategy)
+            ?? throw new InvalidRequestException("strategy", $"unknown strategy {(int)request.Strategy}; use one of {string.Join(", ", StrategyNames.Wire)}");
+        var kind = AnswerMapper.ToTaskName(request.Task) ?? throw new InvalidRequestException("task", $"unknown task kind {(int)request.Task}");
 
         var preset = TaskPresets.For(kind);
         if (request.HasAlpha && (!double.IsFinite(request.Alpha) || request.Alpha is < 0 or > 1))

@@ -1,10 +1,7 @@
 using Grpc.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
-using Shepherd.Core.Cost;
 using Shepherd.Llm;
-using Shepherd.Llm.Storage;
-using CostBreakdown = Shepherd.Core.Cost.CostBreakdown;
 using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 
 namespace Shepherd.Orchestrator.Pipeline;
@@ -14,30 +11,28 @@ public sealed class SlmUnavailableException(string reason, Exception? inner = nu
 {
     /// <summary>It refused for load (RESOURCE_EXHAUSTED): asking it again now only adds load.</summary>
     public bool Overloaded { get; init; }
+
+    /// <summary>How long the slm-service asked callers to wait (RetryInfo or retry-after), when it said.</summary>
+    public TimeSpan? RetryAfter { get; init; }
 }
 
 /// <summary>
 /// Calls the slm-service with the caller's remaining deadline (capped by Orchestrator:DownstreamTimeoutSeconds) and
-/// cancellation, and books usage, cost and ledger. A refusal for load is remembered for the rest of the request.
+/// cancellation; returns what it gave. A refusal for load carries the service's retry advice; the live executor
+/// remembers it for the rest of the request.
 /// </summary>
-public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledger, IOptions<OrchestratorOptions> options, TimeProvider time)
+public sealed class SlmGateway(SlmService.SlmServiceClient client, IOptions<OrchestratorOptions> options, TimeProvider time)
 {
     private readonly OrchestratorOptions _options = options.Value;
-    private readonly ModelPrice _price = new(options.Value.SlmInputPerMillion, options.Value.SlmOutputPerMillion);
 
     public SlmService.SlmServiceClient Client => client;
 
     /// <summary>Where the slm-service is, normalised (<see cref="LlmSources.Normalize"/>) to compare with the stand-in LLM's address.</summary>
     public string Endpoint { get; } = LlmSources.Normalize(options.Value.SlmAddress);
 
-    /// <summary>n samples of one prompt in one batched call (they share the prefill).</summary>
-    public async Task<GenerateResponse> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, string stage, bool final, CancellationToken cancellationToken)
+    /// <summary>n samples of one prompt in one batched call (they share the prefill); streamed to the context's sink when asked.</summary>
+    public async Task<SlmResult> GenerateAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int n, bool stream, CancellationToken cancellationToken)
     {
-        if (context.IsOverloaded(Endpoint))
-        {
-            throw new SlmUnavailableException("slm-service refused this request for load already; not asked again") { Overloaded = true };
-        }
-
         var request = new GenerateRequest
         {
             MaxTokens = _options.SlmMaxTokens,
@@ -48,43 +43,32 @@ public sealed class SlmGateway(SlmService.SlmServiceClient client, ILedger ledge
         request.Messages.AddRange(messages.Select(m => new Contracts.V1.ChatMessage { Role = m.Role, Content = m.Content }));
         var deadline = context.DeadlineFor(TimeSpan.FromSeconds(_options.DownstreamTimeoutSeconds), time);
         GenerateResponse response;
-        using (context.Stage(stage))
+        try
         {
-            try
-            {
-                response = final && n == 1 && context.TextSink is { } sink
-                    ? await StreamAsync(request, sink, deadline, cancellationToken)
-                    : await client.GenerateAsync(request, deadline: deadline, cancellationToken: cancellationToken);
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
-            {
-                context.MarkOverloaded(Endpoint, RetryAdvice.From(ex) ?? TimeSpan.FromSeconds(_options.OverloadRetryAfterSeconds));
-                throw new SlmUnavailableException($"slm-service overloaded ({ex.StatusCode})", ex) { Overloaded = true };
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.DeadlineExceeded && deadline == context.Deadline)
-            {
-                // The call ran under the caller's own deadline, and it ran out: no fallback can help, and none is tried.
-                throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the request's deadline passed while the slm-service was working on it"));
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
-            {
-                throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
-            }
-            catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
-            {
-                // The slm names its own fields (messages[i].content); the caller sent a query, not messages.
-                throw new Core.Errors.InvalidRequestException("query", $"the prompt built from the query and task_context was refused by the slm-service ({ex.Status.Detail})");
-            }
+            response = stream && n == 1 && context.TextSink is { } sink
+                ? await StreamAsync(request, sink, deadline, cancellationToken)
+                : await client.GenerateAsync(request, deadline: deadline, cancellationToken: cancellationToken);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.ResourceExhausted)
+        {
+            throw new SlmUnavailableException($"slm-service overloaded ({ex.StatusCode})", ex) { Overloaded = true, RetryAfter = RetryAdvice.From(ex) };
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.DeadlineExceeded && deadline == context.Deadline)
+        {
+            // The call ran under the caller's own deadline, and it ran out: no fallback can help, and none is tried.
+            throw new RpcException(new Status(StatusCode.DeadlineExceeded, "the request's deadline passed while the slm-service was working on it"));
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.Unavailable or StatusCode.DeadlineExceeded or StatusCode.Internal or StatusCode.Unknown)
+        {
+            throw new SlmUnavailableException($"slm-service {ex.StatusCode}: {ex.Status.Detail}", ex);
+        }
+        catch (RpcException ex) when (ex.StatusCode is StatusCode.InvalidArgument)
+        {
+            // The slm names its own fields (messages[i].content); the caller sent a query, not messages.
+            throw new Core.Errors.InvalidRequestException("query", $"the prompt built from the query and task_context was refused by the slm-service ({ex.Status.Detail})");
         }
 
-        var generated = response.Completions.Sum(c => (long)c.GeneratedTokens);
-        var cost = CostBreakdown.ForSlm(_price, response.PromptTokens, generated);
-        context.AddUsage(response.Model, "slm", response.PromptTokens, generated, billed: true, standIn: false);
-        context.AddCost(cost);
-        await ledger.RecordAsync(
-            new LedgerEntry(time.GetUtcNow(), context.RequestId, context.ApiKeyId, context.StrategyName, "slm", response.Model, response.PromptTokens, generated, cost.TotalUsd, Cached: false, StandIn: false),
-            CancellationToken.None);
-        return response;
+        return new SlmResult(response.Model, response.PromptTokens, response.Completions.Select(c => new SlmText(c.Text, c.GeneratedTokens, c.MeanEntropy)).ToArray());
     }
 
     private async Task<GenerateResponse> StreamAsync(GenerateRequest request, Action<string> sink, DateTime deadline, CancellationToken cancellationToken)

@@ -5,6 +5,7 @@ using Grpc.Core;
 using Grpc.Net.Client;
 using Shepherd.Cli.Hosting;
 using Shepherd.Contracts.V1;
+using Shepherd.Core.Strategies;
 using Spectre.Console;
 
 namespace Shepherd.Cli.Commands;
@@ -22,7 +23,7 @@ public static class AskCommand
         var task = new Option<string>("--task") { Description = "gsm8k, cnk12, humaneval, mbpp or generic", DefaultValueFactory = _ => "gsm8k" };
         task.AcceptOnlyFromAmong("gsm8k", "cnk12", "humaneval", "mbpp", "generic");
         var strategy = new Option<string>("--strategy") { Description = "slm, llm, route, cascade-abc, cascade-scorer, proactive or reactive", DefaultValueFactory = _ => "reactive" };
-        strategy.AcceptOnlyFromAmong("slm", "llm", "route", "cascade-abc", "cascade-scorer", "proactive", "reactive");
+        strategy.AcceptOnlyFromAmong([.. StrategyNames.Wire]);
         var address = new Option<Uri?>("--address") { Description = "The edge (default http://127.0.0.1:5100; started for this question when nothing listens there)" };
         var apiKey = new Option<string?>("--api-key") { Description = "API key (default: SHEPHERD_API_KEY, else the development key in .shepherd/dev-api-key)" };
         var alpha = new Option<double?>("--alpha") { Description = "Override α, in [0, 1]" };
@@ -116,16 +117,7 @@ public static class AskCommand
         return command;
     }
 
-    private static Strategy Parse(string name) => name switch
-    {
-        "slm" => Strategy.Slm,
-        "llm" => Strategy.Llm,
-        "route" => Strategy.Route,
-        "cascade-abc" => Strategy.CascadeAbc,
-        "cascade-scorer" => Strategy.CascadeScorer,
-        "proactive" => Strategy.Proactive,
-        _ => Strategy.Reactive,
-    };
+    private static Strategy Parse(string name) => Evaluation.LiveRunner.ToProto(StrategyNames.Parse(name));
 
     private static async Task<bool> ReachableAsync(Uri address, CancellationToken ct)
     {

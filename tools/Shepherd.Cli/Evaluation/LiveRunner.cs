@@ -5,6 +5,7 @@ using Shepherd.Contracts.V1;
 using Shepherd.Core.Configuration;
 using Shepherd.Core.Datasets;
 using Shepherd.Core.Evaluation;
+using Shepherd.Core.Strategies;
 using Shepherd.Core.Tasks;
 using Shepherd.Reports;
 using Spectre.Console;
@@ -19,7 +20,7 @@ namespace Shepherd.Cli.Evaluation;
 /// </summary>
 public static class LiveRunner
 {
-    public static readonly string[] AllStrategies = ["slm", "llm", "route", "cascade-abc", "cascade-scorer", "proactive", "reactive"];
+    public static readonly IReadOnlyList<string> AllStrategies = StrategyNames.Wire;
 
     public sealed record Settings(string Dataset, string Split, int? Limit, IReadOnlyList<string> Strategies, Uri? Address, string? ApiKey, int Trials, int Concurrency);
 
@@ -102,20 +103,13 @@ public static class LiveRunner
             "mbpp" => TaskKind.Mbpp,
             _ => TaskKind.Generic,
         },
-        Strategy = strategy switch
-        {
-            "slm" => Strategy.Slm,
-            "llm" => Strategy.Llm,
-            "route" => Strategy.Route,
-            "cascade-abc" => Strategy.CascadeAbc,
-            "cascade-scorer" => Strategy.CascadeScorer,
-            "proactive" => Strategy.Proactive,
-            "reactive" => Strategy.Reactive,
-            _ => throw new InvalidOperationException($"unknown strategy '{strategy}'"),
-        },
+        Strategy = ToProto(StrategyNames.Parse(strategy)),
         TaskContext = string.Join('\n', item.Tests),
         RequestId = $"eval/{strategy}/{item.Id}/{Guid.NewGuid():N}",
     };
+
+    /// <summary>The wire enum of a strategy (its numbers follow <see cref="StrategyKind"/>'s).</summary>
+    public static Strategy ToProto(StrategyKind strategy) => (Strategy)(int)strategy;
 
     public static string AnsweredBy(AnswerResponse response) =>
         response.Path.Count > 0 && response.Path[^1] == "llm.answer" ? "llm"
