@@ -31,12 +31,14 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton<ResolverFactory>(sp => new DnsResolverFactory(
             TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DnsRefreshSeconds)));
         services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
-            .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress));
+            .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
+            .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
         services.AddGrpcClient<PolicyService.PolicyServiceClient>((sp, o) =>
         {
             var address = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress;
             o.Address = new Uri(string.IsNullOrWhiteSpace(address) ? "http://127.0.0.1:1" : address);
-        }).ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress));
+        }).ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress))
+            .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value;
@@ -65,7 +67,7 @@ public static class OrchestratorServiceCollectionExtensions
         {
             var llm = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
             var address = string.IsNullOrWhiteSpace(llm.StandInAddress) ? sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress : llm.StandInAddress;
-            var channelOptions = new GrpcChannelOptions { ServiceProvider = sp };
+            var channelOptions = new GrpcChannelOptions { ServiceProvider = sp, HttpHandler = DeadPeerAwareHandler(), DisposeHttpClient = true };
             ConfigureChannel(channelOptions, sp, address);
             var channel = GrpcChannel.ForAddress(address, channelOptions);
             return new StandInSlmClient(new SlmService.SlmServiceClient(channel), address);
@@ -85,6 +87,20 @@ public static class OrchestratorServiceCollectionExtensions
             sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<LlmGateway>();
     }
+
+    /// <summary>
+    /// A replica that vanishes without a reset (a removed container, a dead node) leaves a connection that looks open:
+    /// HTTP/2 pings find it within seconds and a bounded connect never waits on an address that drops packets, so the
+    /// balancer moves calls to the replicas that remain instead of letting them meet their deadline.
+    /// </summary>
+    private static SocketsHttpHandler DeadPeerAwareHandler() => new()
+    {
+        EnableMultipleHttp2Connections = true,
+        ConnectTimeout = TimeSpan.FromSeconds(5),
+        KeepAlivePingDelay = TimeSpan.FromSeconds(2),
+        KeepAlivePingTimeout = TimeSpan.FromSeconds(2),
+        KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
+    };
 
     private static void ConfigureChannel(GrpcChannelOptions channel, IServiceProvider services, string address)
     {
