@@ -24,7 +24,7 @@ public static class AskCommand
         task.AcceptOnlyFromAmong("gsm8k", "cnk12", "humaneval", "mbpp", "generic");
         var strategy = new Option<string>("--strategy") { Description = "slm, llm, route, cascade-abc, cascade-scorer, proactive or reactive", DefaultValueFactory = _ => "reactive" };
         strategy.AcceptOnlyFromAmong([.. StrategyNames.Wire]);
-        var address = new Option<Uri?>("--address") { Description = "The edge (default http://127.0.0.1:5100; started for this question when nothing listens there)" };
+        var address = UriOption.Create("--address", "The edge (default http://127.0.0.1:5100; started for this question when nothing listens there)");
         var apiKey = new Option<string?>("--api-key") { Description = "API key (default: SHEPHERD_API_KEY, else the development key in .shepherd/dev-api-key)" };
         var alpha = new Option<double?>("--alpha") { Description = "Override α, in [0, 1]" };
         var eta = new Option<int?>("--eta") { Description = "Override η_hint" };

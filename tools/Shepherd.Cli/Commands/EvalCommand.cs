@@ -30,7 +30,7 @@ public static class EvalCommand
         var dataset = new Option<string?>("--dataset") { Description = "live: gsm8k, cnk12, humaneval or mbpp" };
         var limit = new Option<int?>("--limit") { Description = "live: the first N queries of the split" };
         var strategies = new Option<string>("--strategies") { Description = "live: comma-separated strategies (slm and llm are always added)", DefaultValueFactory = _ => string.Join(',', LiveRunner.AllStrategies) };
-        var address = new Option<Uri?>("--address") { Description = "live: the edge (default: start the local stack)" };
+        var address = UriOption.Create("--address", "live: the edge (default: start the local stack)");
         var apiKey = new Option<string?>("--api-key") { Description = "live: API key (default SHEPHERD_API_KEY, else the development key)" };
         var concurrency = new Option<int>("--concurrency") { Description = "live: answers in flight", DefaultValueFactory = _ => 2 };
         var replay = new ReplayCliOptions();

@@ -48,7 +48,7 @@ public static class LabelCommand
         var llmBaseUrl = new Option<string?>("--llm-base-url") { Description = "OpenAI-compatible endpoint (default Groq)" };
         var llmModel = new Option<string?>("--llm-model") { Description = "LLM model (default llama-3.3-70b-versatile)" };
         var llmKeyFile = new Option<string?>("--llm-key-file") { Description = "File holding the LLM key (else GROQ_API_KEY)" };
-        var slm = new Option<Uri?>("--slm") { Description = "A running slm-service (default: start one on --model or the fixture)" };
+        var slm = UriOption.Create("--slm", "A running slm-service (default: start one on --model or the fixture)");
         var model = new Option<string?>("--model") { Description = "GGUF for the started slm-service" };
         var command = new Command("label", "Build hint-ladder labels (n*, per-level outcomes, reactive features) for a dataset split")
         {

@@ -23,7 +23,7 @@ public static class SlmCommand
         var hint = new Option<string?>("--hint") { Description = "An LLM hint to condition on" };
         var hintMode = new Option<string>("--hint-mode") { Description = "line (the paper's Hint: line) or continuation", DefaultValueFactory = _ => "line" };
         hintMode.AcceptOnlyFromAmong("line", "continuation");
-        var address = new Option<Uri?>("--address") { Description = "A running slm-service; omitted: start one on the fixture model" };
+        var address = UriOption.Create("--address", "A running slm-service; omitted: start one on the fixture model");
         var model = new Option<string?>("--model") { Description = "GGUF model for the started service (default: the stories260K fixture)" };
 
         var command = new Command("slm", "Ask the slm-service for completions") { prompt, samples, maxTokens, temperature, seed, hint, hintMode, address, model };
