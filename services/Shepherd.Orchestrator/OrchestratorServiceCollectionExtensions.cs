@@ -118,11 +118,7 @@ public static class OrchestratorServiceCollectionExtensions
     private static void AddStorage(IServiceCollection services)
     {
         services.AddSingleton(sp => PaidLlmFactory.Ledger(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
-        services.AddSingleton(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), sp.GetRequiredService<TimeProvider>());
-        });
+        services.AddSingleton(sp => PaidLlmFactory.HintCache(sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
     }
 }
 
@@ -141,7 +137,7 @@ internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmO
             OrchestratorLog.UsingLlm(logger, llm.Model, llmOptions.Value.BaseUrl, key.Source);
         }
 
-        OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
+        OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL (the hint cache too)" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
         if (storage.Value.HintCacheEnabled && services.GetRequiredService<HintCache>().DiscardedLegacyEntries is > 0 and var discarded)
         {
             OrchestratorLog.DiscardedLegacyHintCache(logger, discarded);
