@@ -7,6 +7,7 @@ using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
 using Shepherd.Core.Tasks;
 using Shepherd.Llm;
+using Shepherd.Orchestrator.Grpc;
 using Shepherd.Orchestrator.Pipeline;
 using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Strategies;
@@ -28,8 +29,8 @@ public static class OrchestratorServiceCollectionExtensions
         // Downstream gRPC clients: every call carries a deadline (set per call) and the caller's cancellation.
         // A dns:/// address balances round robin over every address of the name (a compose alias or a headless
         // Service with N replicas), re-resolved on a connection failure and every DnsRefreshSeconds.
-        services.AddSingleton<ResolverFactory>(sp => new DnsResolverFactory(
-            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DnsRefreshSeconds)));
+        services.AddSingleton<ResolverFactory>(sp => new PeriodicDnsResolverFactory(
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DnsRefreshSeconds), sp.GetRequiredService<TimeProvider>()));
         services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
             .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
             .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
