@@ -60,7 +60,7 @@ public sealed class ContainerStack : IAsyncLifetime
         }
 
         await ContainerEngine.EnsureImagesAsync(BuildTimeout);
-        var bundles = Task.Run(TrainDemoBundles);
+        var bundles = OperatingSystem.IsWindows() ? Task.CompletedTask : Task.Run(TrainDemoBundles);
         try
         {
             await bundles;
@@ -131,6 +131,7 @@ public sealed class ContainerStack : IAsyncLifetime
     }
 
     /// <summary>Demo bundles as `shepherd up` trains them (they exercise the machinery, not a quality policy), readable by the image's non-root user.</summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     private void TrainDemoBundles()
     {
         foreach (var mode in new[] { CorePolicyMode.Proactive, CorePolicyMode.Reactive })
