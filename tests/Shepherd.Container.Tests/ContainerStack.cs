@@ -80,7 +80,8 @@ public sealed class ContainerStack : IAsyncLifetime
         _network = new NetworkBuilder().WithName("shepherd-test-" + suffix).Build();
         await _network.CreateAsync();
 
-        await StartAsync(new ContainerBuilder(ContainerEngine.ImageName("postgres"))
+        // PostgreSQL, the policy-service and the slm replicas start together; the orchestrators need PostgreSQL.
+        var postgres = StartAsync(new ContainerBuilder(ContainerEngine.ImageName("postgres"))
             .WithNetwork(_network).WithNetworkAliases("postgres")
             .WithEnvironment("POSTGRES_USER", "shepherd").WithEnvironment("POSTGRES_PASSWORD", "shepherd").WithEnvironment("POSTGRES_DB", "shepherd")
             .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("database system is ready to accept connections")));
@@ -95,6 +96,7 @@ public sealed class ContainerStack : IAsyncLifetime
         var slms = await Task.WhenAll(Enumerable.Range(0, SlmReplicas).Select(_ => StartAsync(SlmReplica())));
         Slms = slms;
         await policy;
+        await postgres;
 
         Orchestrators = await Task.WhenAll(Enumerable.Range(0, OrchestratorReplicas).Select(_ => StartAsync(new ContainerBuilder(ContainerEngine.ImageName("orchestrator"))
             .WithNetwork(_network).WithNetworkAliases("orchestrator")
