@@ -30,6 +30,7 @@ targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(slm policy orchestrator edge postgres)
 out="$root/artifacts/images"
 started=$SECONDS
+declare -A seconds=()
 
 has_image() { "$engine" image inspect "$1" >/dev/null 2>&1; }
 step() { echo "== $*" >&2; }
@@ -91,9 +92,11 @@ publish() {
   project="$(project_of "$name")"
   rm -rf "${out:?}/$name"
   step "publish $project"
+  local t=$SECONDS
   dotnet publish "services/$project/$project.csproj" -c Release -r linux-x64 --self-contained \
     -p:SlmBackend="$slm_backend" -p:DebugType=none -p:SatelliteResourceLanguages=en \
     -v q --nologo -clp:ErrorsOnly -o "$out/$name/app" >&2
+  seconds[$name]=$((${seconds[$name]:-0} + SECONDS - t))
 }
 
 image() {
@@ -101,9 +104,11 @@ image() {
   # llama.cpp's CPU backend links OpenMP; the orchestrator's code sandbox runs python3.
   case "$name" in slm) extra="libgomp1" ;; orchestrator) extra="python3" ;; esac
   step "image shepherd/$name:$tag"
+  local t=$SECONDS
   "$engine" build -q -t "shepherd/$name:$tag" -f deploy/docker/Dockerfile \
     --build-arg BASE_IMAGE="$base" --build-arg SERVICE="$(project_of "$name")" --build-arg EXTRA_PACKAGES="$extra" \
     "$out/$name" >/dev/null
+  seconds[$name]=$((${seconds[$name]:-0} + SECONDS - t))
 }
 
 # Sizes as bytes (docker --human=false) or with an SI unit (podman 4 prints "114 MB" either way).
@@ -121,18 +126,19 @@ report() {
   app="$("$engine" history --human=false --no-trunc --format '{{.Size}}|{{.CreatedBy}}' "shepherd/$name:$tag" \
     | awk -F'|' '/COPY/ && /\/app\// { print $1; exit }')"
   if [ "$name" = postgres ]; then app="-"; else app="$(mb "${app:-0}")"; fi
-  printf '%-30s image %10s   application layer %10s\n' "shepherd/$name:$tag" "$(mb "$total")" "$app"
+  printf '%-30s image %10s   application layer %10s   built in %4s s\n' "shepherd/$name:$tag" "$(mb "$total")" "$app" "${seconds[$name]:--}"
 }
 
 services=()
 for t in "${targets[@]}"; do [ "$t" = postgres ] || { project_of "$t" >/dev/null; services+=("$t"); }; done
 if [ ${#services[@]} -gt 0 ]; then
+  b=$SECONDS
   base="$(base_image)"
-  step "base image $base ($engine)"
+  step "base image $base ($engine, $((SECONDS - b)) s)"
   for s in "${services[@]}"; do publish "$s"; done
   for s in "${services[@]}"; do image "$s" "$base"; done
 fi
-for t in "${targets[@]}"; do [ "$t" != postgres ] || { step "image shepherd/postgres:$tag"; postgres_image; }; done
+for t in "${targets[@]}"; do [ "$t" != postgres ] || { step "image shepherd/postgres:$tag"; p=$SECONDS; postgres_image; seconds[postgres]=$((SECONDS - p)); }; done
 
 echo
 echo "built in $((SECONDS - started)) s with $engine (uncompressed sizes)"

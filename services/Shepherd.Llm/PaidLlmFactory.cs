@@ -33,6 +33,12 @@ public static class PaidLlmFactory
             ? new SqliteLedger(storage.SqlitePath, storage.LedgerQueueCapacity, storage.LedgerMaxBatch)
             : new PostgresLedger(storage.PostgresConnectionString, storage.LedgerQueueCapacity, storage.LedgerMaxBatch);
 
+    /// <summary>The hint cache beside the ledger: shared in PostgreSQL when the ledger is, else in the SQLite file.</summary>
+    public static HintCache HintCache(StorageOptions storage, TimeProvider time) =>
+        string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
+            ? new SqliteHintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), time)
+            : new PostgresHintCache(storage.PostgresConnectionString, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), time);
+
     /// <summary>
     /// The LLM is the configured OpenAI-compatible endpoint when a key is found, else the stand-in behind
     /// <paramref name="slm"/>, whose tokenizer also cuts cached answers.
@@ -49,9 +55,7 @@ public static class PaidLlmFactory
         ILlmClient client = key.Value is null
             ? new StandInLlmClient(new StandInSlmClient(slm, llm.StandInAddress), options)
             : new OpenAiChatClient(new HttpClient(), options, key, new LlmMetrics(), loggers.CreateLogger<OpenAiChatClient>(), TimeProvider.System);
-        var cache = storage.HintCacheEnabled
-            ? new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), TimeProvider.System)
-            : null;
+        var cache = storage.HintCacheEnabled ? HintCache(storage, TimeProvider.System) : null;
         return new PaidLlm(client, cache, Ledger(storage), Prices(llm), new TokenCutter(slm), Options.Create(storage), TimeProvider.System);
     }
 }

@@ -1,4 +1,5 @@
 using Shepherd.Orchestrator.Grpc;
+using Shepherd.Hosting;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Orchestrator;
@@ -9,7 +10,7 @@ public static class OrchestratorApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults();
+        builder.AddShepherdServiceDefaults();
         builder.AddOrchestratorServices();
         configure?.Invoke(builder);
 

@@ -7,6 +7,7 @@ using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
 using Shepherd.Core.Tasks;
 using Shepherd.Llm;
+using Shepherd.Orchestrator.Grpc;
 using Shepherd.Orchestrator.Pipeline;
 using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Strategies;
@@ -28,8 +29,8 @@ public static class OrchestratorServiceCollectionExtensions
         // Downstream gRPC clients: every call carries a deadline (set per call) and the caller's cancellation.
         // A dns:/// address balances round robin over every address of the name (a compose alias or a headless
         // Service with N replicas), re-resolved on a connection failure and every DnsRefreshSeconds.
-        services.AddSingleton<ResolverFactory>(sp => new DnsResolverFactory(
-            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DnsRefreshSeconds)));
+        services.AddSingleton<ResolverFactory>(sp => new PeriodicDnsResolverFactory(
+            TimeSpan.FromSeconds(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.DnsRefreshSeconds), sp.GetRequiredService<TimeProvider>()));
         services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
             .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
             .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
@@ -118,11 +119,7 @@ public static class OrchestratorServiceCollectionExtensions
     private static void AddStorage(IServiceCollection services)
     {
         services.AddSingleton(sp => PaidLlmFactory.Ledger(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
-        services.AddSingleton(sp =>
-        {
-            var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
-            return new HintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), sp.GetRequiredService<TimeProvider>());
-        });
+        services.AddSingleton(sp => PaidLlmFactory.HintCache(sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
     }
 }
 
@@ -141,7 +138,7 @@ internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmO
             OrchestratorLog.UsingLlm(logger, llm.Model, llmOptions.Value.BaseUrl, key.Source);
         }
 
-        OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
+        OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL (the hint cache too)" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
         if (storage.Value.HintCacheEnabled && services.GetRequiredService<HintCache>().DiscardedLegacyEntries is > 0 and var discarded)
         {
             OrchestratorLog.DiscardedLegacyHintCache(logger, discarded);

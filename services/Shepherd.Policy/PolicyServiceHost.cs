@@ -1,4 +1,5 @@
 using Shepherd.Policy.Grpc;
+using Shepherd.Hosting;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Policy;
@@ -9,7 +10,7 @@ public static class PolicyServiceHost
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults();
+        builder.AddShepherdServiceDefaults();
         builder.AddPolicyServices();
         configure?.Invoke(builder);
 

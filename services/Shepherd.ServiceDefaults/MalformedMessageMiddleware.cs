@@ -9,7 +9,6 @@ using Grpc.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Shepherd.Contracts.V1;
 
 namespace Shepherd.ServiceDefaults;
 
@@ -17,22 +16,22 @@ namespace Shepherd.ServiceDefaults;
 /// grpc-dotnet deserialises a request before any interceptor runs, so a body it cannot read (random bytes, a
 /// truncated frame, a compressed flag without an encoding, invalid UTF-8 in a string field) surfaces as UNKNOWN
 /// "Exception was thrown by handler" or INTERNAL. This middleware reads the one request message of every unary
-/// and server-streaming call of Shepherd's own contracts first and answers such bodies itself: INVALID_ARGUMENT
+/// and server-streaming call of the host's contracts (<see cref="MalformedMessageOptions"/>) first and answers such bodies itself: INVALID_ARGUMENT
 /// naming the problem (and the field, for invalid UTF-8), RESOURCE_EXHAUSTED for a message over
 /// <see cref="GrpcServiceOptions.MaxReceiveMessageSize"/>, decided from the frame header before the body is read.
 /// A valid message is handed on unchanged.
 /// </summary>
-public sealed class MalformedMessageMiddleware(RequestDelegate next, IOptions<GrpcServiceOptions> grpcOptions, ILogger<MalformedMessageMiddleware> logger)
+public sealed class MalformedMessageMiddleware(RequestDelegate next, IOptions<GrpcServiceOptions> grpcOptions, IOptions<MalformedMessageOptions> contracts, ILogger<MalformedMessageMiddleware> logger)
 {
     private const int HeaderLength = 5;
 
-    private static readonly Dictionary<string, MessageDescriptor> Requests = BuildRequests();
+    private readonly Dictionary<string, MessageDescriptor> _requests = BuildRequests(contracts.Value.Contracts);
 
     private readonly int _maxMessageBytes = grpcOptions.Value.MaxReceiveMessageSize ?? int.MaxValue;
 
     public async Task InvokeAsync(HttpContext context)
     {
-        if (!Requests.TryGetValue(context.Request.Path.Value ?? "", out var descriptor)
+        if (!_requests.TryGetValue(context.Request.Path.Value ?? "", out var descriptor)
             || context.Request.ContentType?.StartsWith("application/grpc", StringComparison.Ordinal) != true
             || context.Request.ContentType.StartsWith("application/grpc-web", StringComparison.Ordinal))
         {
@@ -208,10 +207,10 @@ public sealed class MalformedMessageMiddleware(RequestDelegate next, IOptions<Gr
 
     private static Rejection Invalid(string message) => new(StatusCode.InvalidArgument, message);
 
-    private static Dictionary<string, MessageDescriptor> BuildRequests()
+    private static Dictionary<string, MessageDescriptor> BuildRequests(IEnumerable<FileDescriptor> contracts)
     {
         var requests = new Dictionary<string, MessageDescriptor>(StringComparer.Ordinal);
-        foreach (var file in new[] { SlmReflection.Descriptor, PolicyReflection.Descriptor, ShepherdReflection.Descriptor })
+        foreach (var file in contracts)
         {
             foreach (var service in file.Services)
             {

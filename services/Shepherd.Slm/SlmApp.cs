@@ -1,3 +1,4 @@
+using Shepherd.Hosting;
 using Shepherd.ServiceDefaults;
 using Shepherd.Slm.Grpc;
 
@@ -9,7 +10,7 @@ public static class SlmApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(args);
-        builder.AddServiceDefaults();
+        builder.AddShepherdServiceDefaults();
         builder.AddSlmServices();
         configure?.Invoke(builder);
 

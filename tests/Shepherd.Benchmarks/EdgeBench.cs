@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Shepherd.Contracts.V1;
 using Shepherd.Edge;
 using Shepherd.Edge.Auth;
+using Shepherd.Hosting;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Benchmarks;
@@ -94,7 +95,7 @@ public static class EdgeBench
     private static WebApplication BuildUpstream()
     {
         var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0"]);
-        builder.AddServiceDefaults();
+        builder.AddShepherdServiceDefaults();
         builder.Configuration["Logging:LogLevel:Default"] = "Warning";
         var app = builder.Build();
         app.MapGrpcService<TrivialShepherdService>();

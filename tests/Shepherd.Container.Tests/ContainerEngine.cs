@@ -11,9 +11,10 @@ public static class ContainerEngine
 {
     public const string PodmanSocket = "/run/podman/podman.sock";
     public const string DockerSocket = "/var/run/docker.sock";
-    public const string Tag = "latest";
+    /// <summary>The images' tag: SHEPHERD_IMAGE_TAG (deploy/build-images.sh's TAG), default latest.</summary>
+    public static readonly string Tag = Environment.GetEnvironmentVariable("SHEPHERD_IMAGE_TAG") is { Length: > 0 } tag ? tag : "latest";
 
-    public static readonly string[] Images = ["slm", "orchestrator", "edge", "postgres"];
+    public static readonly string[] Images = ["slm", "policy", "orchestrator", "edge", "postgres"];
 
     private static readonly Lazy<string?> Endpoint = new(FindEndpoint);
 
@@ -67,7 +68,7 @@ public static class ContainerEngine
         }
 
         var script = Path.Combine(ShepherdPaths.RepositoryRoot!, "deploy", "build-images.sh");
-        var status = await RunAsync(script, missing, timeout);
+        var status = await RunAsync(script, missing, timeout, new Dictionary<string, string> { ["TAG"] = Tag });
         if (status != 0)
         {
             throw new InvalidOperationException($"deploy/build-images.sh {string.Join(' ', missing)} failed with exit code {status}");
@@ -78,9 +79,14 @@ public static class ContainerEngine
         Environment.GetEnvironmentVariable("CONTAINER_ENGINE")
         ?? (File.Exists("/usr/bin/podman") ? "podman" : "docker");
 
-    private static async Task<int> RunAsync(string file, IEnumerable<string> arguments, TimeSpan timeout)
+    private static async Task<int> RunAsync(string file, IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[name] = value;
+        }
+
         foreach (var argument in arguments)
         {
             psi.ArgumentList.Add(argument);

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shepherd.Contracts.V1;
+using Shepherd.Hosting;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Edge.Tests;
@@ -34,7 +35,7 @@ public sealed class FakeUpstream : IAsyncDisposable
     public static async Task<FakeUpstream> StartAsync(string name)
     {
         var builder = WebApplication.CreateBuilder(["--urls", "http://127.0.0.1:0"]);
-        builder.AddServiceDefaults();
+        builder.AddShepherdServiceDefaults();
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var replica = new Replica(name);
         builder.Services.AddSingleton(replica);

@@ -24,7 +24,7 @@ public sealed class HintCacheTests : IDisposable
     [Fact]
     public async Task ServesExactLengthsCompleteAnswersAndCutsOnlyWhenAllowed()
     {
-        var cache = new HintCache(_path, 100, TimeSpan.FromHours(1), _clock);
+        var cache = new SqliteHintCache(_path, 100, TimeSpan.FromHours(1), _clock);
         await cache.StoreAsync(Real, "m", "q", new CachedAnswer("a b c d e f", 10, 6, Complete: true), CancellationToken.None);
         await cache.StoreAsync(Real, "m", "q", new CachedAnswer("a b", 10, 2, Complete: false), CancellationToken.None);
 
@@ -39,7 +39,7 @@ public sealed class HintCacheTests : IDisposable
     [Fact]
     public async Task IsBoundedByEntriesEvictingTheLeastRecentlyUsed()
     {
-        var cache = new HintCache(_path, 3, TimeSpan.FromHours(1), _clock);
+        var cache = new SqliteHintCache(_path, 3, TimeSpan.FromHours(1), _clock);
         for (var i = 0; i < 5; i++)
         {
             _clock.Advance(TimeSpan.FromSeconds(1));
@@ -60,7 +60,7 @@ public sealed class HintCacheTests : IDisposable
     [Fact]
     public async Task EntriesExpire()
     {
-        var cache = new HintCache(_path, 100, TimeSpan.FromHours(1), _clock);
+        var cache = new SqliteHintCache(_path, 100, TimeSpan.FromHours(1), _clock);
         await cache.StoreAsync(Real, "m", "q", new CachedAnswer("x", 1, 1, Complete: true), CancellationToken.None);
 
         _clock.Advance(TimeSpan.FromMinutes(59));
@@ -74,9 +74,9 @@ public sealed class HintCacheTests : IDisposable
     [Fact]
     public async Task AnAnswerIsServedOnlyToTheSourceThatWroteIt()
     {
-        var cache = new HintCache(_path, 100, TimeSpan.FromHours(1), _clock);
+        var cache = new SqliteHintCache(_path, 100, TimeSpan.FromHours(1), _clock);
         await cache.StoreAsync(StandIn, "llama-3.3-70b-versatile", "q", new CachedAnswer("stand-in text", 10, 2, Complete: true), CancellationToken.None);
-        var reopened = new HintCache(_path, 100, TimeSpan.FromHours(1), _clock);
+        var reopened = new SqliteHintCache(_path, 100, TimeSpan.FromHours(1), _clock);
 
         Assert.Null(await reopened.LookupAsync(Real, "llama-3.3-70b-versatile", "q", 2, allowCut: true, CancellationToken.None));
         Assert.Null(await reopened.LookupAsync(LlmSources.Endpoint("https://api.openai.com/v1"), "llama-3.3-70b-versatile", "q", 2, allowCut: true, CancellationToken.None));
@@ -118,23 +118,14 @@ public sealed class HintCacheTests : IDisposable
             await command.ExecuteNonQueryAsync();
         }
 
-        var cache = new HintCache(_path, 100, TimeSpan.FromHours(1), _clock);
+        var cache = new SqliteHintCache(_path, 100, TimeSpan.FromHours(1), _clock);
 
         Assert.Equal(2, cache.DiscardedLegacyEntries);
         Assert.Equal(0, await cache.CountAsync(CancellationToken.None));
         Assert.Null(await cache.LookupAsync(Real, "llama-3.3-70b-versatile", "q", 2, allowCut: true, CancellationToken.None));
         Assert.Null(await cache.LookupAsync(StandIn, "llama-3.3-70b-versatile", "q", 2, allowCut: true, CancellationToken.None));
         await cache.StoreAsync(Real, "llama-3.3-70b-versatile", "q", new CachedAnswer("real text", 10, 2, Complete: true), CancellationToken.None);
-        Assert.Equal(0, new HintCache(_path, 100, TimeSpan.FromHours(1), _clock).DiscardedLegacyEntries);
+        Assert.Equal(0, new SqliteHintCache(_path, 100, TimeSpan.FromHours(1), _clock).DiscardedLegacyEntries);
         Assert.NotNull(await cache.LookupAsync(Real, "llama-3.3-70b-versatile", "q", 2, allowCut: false, CancellationToken.None));
-    }
-
-    private sealed class ManualClock(DateTimeOffset start) : TimeProvider
-    {
-        private DateTimeOffset _now = start;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

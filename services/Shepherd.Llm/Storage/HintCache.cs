@@ -1,4 +1,4 @@
-using Microsoft.Data.Sqlite;
+using System.Data.Common;
 
 namespace Shepherd.Llm.Storage;
 
@@ -12,43 +12,31 @@ public sealed record CachedAnswer(string Text, long PromptTokens, long Completio
 /// as the real LLM's, nor one endpoint's as another's. A request for n tokens is served from: an entry of exactly n
 /// tokens; a complete answer of at most n tokens (the LLM would stop there too); or, when allowed, a longer entry cut
 /// to n tokens by the caller. Bounded by Storage:HintCacheMaxEntries (least recently used go first) and an expiry.
+/// An entry is written once: a second writer of a fresh key (another replica that missed at the same time) changes
+/// nothing; only an expired entry is replaced. SQLite per process by default (<see cref="SqliteHintCache"/>), shared
+/// by every replica in PostgreSQL (<see cref="PostgresHintCache"/>, with Storage:PostgresConnectionString).
 /// </summary>
-public sealed class HintCache
+public abstract class HintCache
 {
-    /// <summary>The table before entries had a source (keyed by model only): nobody knows who wrote them.</summary>
-    private const string LegacyTable = "hint_cache";
+    protected const string Table = "hint_cache_v2";
 
-    private readonly string _connectionString;
     private readonly int _maxEntries;
     private readonly TimeSpan _ttl;
     private readonly TimeProvider _time;
     private int _writesSincePrune;
 
-    public HintCache(string path, int maxEntries, TimeSpan ttl, TimeProvider time)
+    protected HintCache(int maxEntries, TimeSpan ttl, TimeProvider time)
     {
-        _connectionString = SqliteFiles.ConnectionString(path);
         _maxEntries = maxEntries;
         _ttl = ttl;
         _time = time;
-        using var connection = SqliteFiles.Open(_connectionString);
-        DiscardedLegacyEntries = DropLegacyTable(connection);
-        using var command = connection.CreateCommand();
-        command.CommandText = """
-            CREATE TABLE IF NOT EXISTS hint_cache_v2 (
-              source TEXT NOT NULL, model TEXT NOT NULL, prompt_hash TEXT NOT NULL, completion_tokens INTEGER NOT NULL,
-              prompt_tokens INTEGER NOT NULL, complete INTEGER NOT NULL, text TEXT NOT NULL,
-              created_ms INTEGER NOT NULL, used_ms INTEGER NOT NULL,
-              PRIMARY KEY (source, model, prompt_hash, completion_tokens));
-            CREATE INDEX IF NOT EXISTS hint_cache_v2_used ON hint_cache_v2 (used_ms);
-            """;
-        command.ExecuteNonQuery();
     }
 
     /// <summary>
     /// Entries found at start-up in the old table, keyed by model only, and dropped: they may have been written by the
     /// stand-in, so they are never served (a cache may forget; it must not lie about where an answer came from).
     /// </summary>
-    public long DiscardedLegacyEntries { get; }
+    public long DiscardedLegacyEntries { get; protected init; }
 
     /// <summary>How a lookup was satisfied.</summary>
     public enum Match
@@ -58,26 +46,41 @@ public sealed class HintCache
         NeedsCut,
     }
 
+    /// <summary>The column definitions and key every store creates its table with.</summary>
+    protected static string CreateTableSql(string integer) => $"""
+        CREATE TABLE IF NOT EXISTS {Table} (
+          source TEXT NOT NULL, model TEXT NOT NULL, prompt_hash TEXT NOT NULL, completion_tokens {integer} NOT NULL,
+          prompt_tokens {integer} NOT NULL, complete INTEGER NOT NULL, text TEXT NOT NULL,
+          created_ms {integer} NOT NULL, used_ms {integer} NOT NULL,
+          PRIMARY KEY (source, model, prompt_hash, completion_tokens));
+        CREATE INDEX IF NOT EXISTS {Table}_used ON {Table} (used_ms);
+        """;
+
+    protected abstract Task<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes every entry but the <paramref name="keep"/> most recently used.</summary>
+    protected abstract string DeleteLeastRecentlyUsedSql { get; }
+
     public async Task<(CachedAnswer Answer, Match How)?> LookupAsync(string source, string model, string promptHash, int tokens, bool allowCut, CancellationToken cancellationToken)
     {
-        await using var connection = SqliteFiles.Open(_connectionString);
+        await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        command.CommandText = """
-            SELECT text, prompt_tokens, completion_tokens, complete FROM hint_cache_v2
+        command.CommandText = $"""
+            SELECT text, prompt_tokens, completion_tokens, complete FROM {Table}
             WHERE source = @source AND model = @model AND prompt_hash = @hash AND created_ms >= @fresh
             ORDER BY completion_tokens
             """;
-        command.Parameters.AddWithValue("@source", source);
-        command.Parameters.AddWithValue("@model", model);
-        command.Parameters.AddWithValue("@hash", promptHash);
-        command.Parameters.AddWithValue("@fresh", now - (long)_ttl.TotalMilliseconds);
+        Add(command, "source", source);
+        Add(command, "model", model);
+        Add(command, "hash", promptHash);
+        Add(command, "fresh", now - (long)_ttl.TotalMilliseconds);
         var entries = new List<CachedAnswer>();
         await using (var reader = await command.ExecuteReaderAsync(cancellationToken))
         {
             while (await reader.ReadAsync(cancellationToken))
             {
-                entries.Add(new CachedAnswer(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt64(3) != 0));
+                entries.Add(new CachedAnswer(reader.GetString(0), reader.GetInt64(1), reader.GetInt64(2), reader.GetInt32(3) != 0));
             }
         }
 
@@ -89,91 +92,86 @@ public sealed class HintCache
         if (found is { } hit)
         {
             await using var touch = connection.CreateCommand();
-            touch.CommandText = "UPDATE hint_cache_v2 SET used_ms = @now WHERE source = @source AND model = @model AND prompt_hash = @hash AND completion_tokens = @tokens";
-            touch.Parameters.AddWithValue("@now", now);
-            touch.Parameters.AddWithValue("@source", source);
-            touch.Parameters.AddWithValue("@model", model);
-            touch.Parameters.AddWithValue("@hash", promptHash);
-            touch.Parameters.AddWithValue("@tokens", hit.Item1.CompletionTokens);
+            touch.CommandText = $"UPDATE {Table} SET used_ms = @now WHERE source = @source AND model = @model AND prompt_hash = @hash AND completion_tokens = @tokens";
+            Add(touch, "now", now);
+            Add(touch, "source", source);
+            Add(touch, "model", model);
+            Add(touch, "hash", promptHash);
+            Add(touch, "tokens", hit.Item1.CompletionTokens);
             await touch.ExecuteNonQueryAsync(cancellationToken);
         }
 
         return found;
     }
 
-    public async Task StoreAsync(string source, string model, string promptHash, CachedAnswer answer, CancellationToken cancellationToken)
+    /// <returns>True when this call wrote the entry; false when a fresh entry of that key was already there (written by
+    /// another caller or replica), which is left as it is.</returns>
+    public async Task<bool> StoreAsync(string source, string model, string promptHash, CachedAnswer answer, CancellationToken cancellationToken)
     {
-        await using var connection = SqliteFiles.Open(_connectionString);
+        await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
         var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        command.CommandText = """
-            INSERT OR REPLACE INTO hint_cache_v2 (source, model, prompt_hash, completion_tokens, prompt_tokens, complete, text, created_ms, used_ms)
+        // One statement decides who writes: the primary key admits one row, and a conflicting writer replaces it only
+        // when it has expired (it is no longer served, but pruning may not have reached it yet).
+        command.CommandText = $"""
+            INSERT INTO {Table} (source, model, prompt_hash, completion_tokens, prompt_tokens, complete, text, created_ms, used_ms)
             VALUES (@source, @model, @hash, @tokens, @prompt, @complete, @text, @now, @now)
+            ON CONFLICT (source, model, prompt_hash, completion_tokens) DO UPDATE SET
+              prompt_tokens = excluded.prompt_tokens, complete = excluded.complete, text = excluded.text,
+              created_ms = excluded.created_ms, used_ms = excluded.used_ms
+            WHERE {Table}.created_ms < @fresh
             """;
-        command.Parameters.AddWithValue("@source", source);
-        command.Parameters.AddWithValue("@model", model);
-        command.Parameters.AddWithValue("@hash", promptHash);
-        command.Parameters.AddWithValue("@tokens", answer.CompletionTokens);
-        command.Parameters.AddWithValue("@prompt", answer.PromptTokens);
-        command.Parameters.AddWithValue("@complete", answer.Complete ? 1 : 0);
-        command.Parameters.AddWithValue("@text", answer.Text);
-        command.Parameters.AddWithValue("@now", now);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        Add(command, "source", source);
+        Add(command, "model", model);
+        Add(command, "hash", promptHash);
+        Add(command, "tokens", answer.CompletionTokens);
+        Add(command, "prompt", answer.PromptTokens);
+        Add(command, "complete", answer.Complete ? 1 : 0);
+        Add(command, "text", answer.Text);
+        Add(command, "now", now);
+        Add(command, "fresh", now - (long)_ttl.TotalMilliseconds);
+        var written = await command.ExecuteNonQueryAsync(cancellationToken) > 0;
         if (Interlocked.Increment(ref _writesSincePrune) >= 64)
         {
             Interlocked.Exchange(ref _writesSincePrune, 0);
             await PruneAsync(connection, now, cancellationToken);
         }
+
+        return written;
     }
 
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
-        await using var connection = SqliteFiles.Open(_connectionString);
+        await using var connection = await OpenAsync(cancellationToken);
         await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM hint_cache_v2";
-        return (long)(await command.ExecuteScalarAsync(cancellationToken))!;
+        command.CommandText = $"SELECT COUNT(*) FROM {Table}";
+        return Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     /// <summary>Drops expired entries, then the least recently used beyond the bound.</summary>
     public async Task PruneAsync(CancellationToken cancellationToken)
     {
-        await using var connection = SqliteFiles.Open(_connectionString);
+        await using var connection = await OpenAsync(cancellationToken);
         await PruneAsync(connection, _time.GetUtcNow().ToUnixTimeMilliseconds(), cancellationToken);
     }
 
-    private async Task PruneAsync(SqliteConnection connection, long now, CancellationToken cancellationToken)
+    private async Task PruneAsync(DbConnection connection, long now, CancellationToken cancellationToken)
     {
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            DELETE FROM hint_cache_v2 WHERE created_ms < @fresh;
-            DELETE FROM hint_cache_v2 WHERE rowid IN (
-              SELECT rowid FROM hint_cache_v2 ORDER BY used_ms DESC LIMIT -1 OFFSET @max);
-            """;
-        command.Parameters.AddWithValue("@fresh", now - (long)_ttl.TotalMilliseconds);
-        command.Parameters.AddWithValue("@max", _maxEntries);
-        await command.ExecuteNonQueryAsync(cancellationToken);
+        await using var expired = connection.CreateCommand();
+        expired.CommandText = $"DELETE FROM {Table} WHERE created_ms < @fresh";
+        Add(expired, "fresh", now - (long)_ttl.TotalMilliseconds);
+        await expired.ExecuteNonQueryAsync(cancellationToken);
+        await using var bound = connection.CreateCommand();
+        bound.CommandText = DeleteLeastRecentlyUsedSql;
+        Add(bound, "keep", _maxEntries);
+        await bound.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static long DropLegacyTable(SqliteConnection connection)
+    private static void Add(DbCommand command, string name, object value)
     {
-        using var exists = connection.CreateCommand();
-        exists.CommandText = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = @name";
-        exists.Parameters.AddWithValue("@name", LegacyTable);
-        if ((long)exists.ExecuteScalar()! == 0)
-        {
-            return 0;
-        }
-
-        using var transaction = connection.BeginTransaction();
-        using var count = connection.CreateCommand();
-        count.Transaction = transaction;
-        count.CommandText = $"SELECT COUNT(*) FROM {LegacyTable}";
-        var entries = (long)count.ExecuteScalar()!;
-        using var drop = connection.CreateCommand();
-        drop.Transaction = transaction;
-        drop.CommandText = $"DROP TABLE {LegacyTable}";
-        drop.ExecuteNonQuery();
-        transaction.Commit();
-        return entries;
+        var parameter = command.CreateParameter();
+        parameter.ParameterName = "@" + name;
+        parameter.Value = value;
+        command.Parameters.Add(parameter);
     }
 }

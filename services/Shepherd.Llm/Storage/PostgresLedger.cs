@@ -15,7 +15,7 @@ internal sealed class PostgresLedger : SqlLedger
         : base(queueCapacity, maxBatch)
     {
         _dataSource = NpgsqlDataSource.Create(connectionString);
-        using var command = _dataSource.CreateCommand("""
+        PostgresSchema.Ensure(_dataSource, """
             CREATE TABLE IF NOT EXISTS ledger (
               id BIGSERIAL PRIMARY KEY,
               ts TIMESTAMPTZ NOT NULL, request_id TEXT NOT NULL, api_key_id TEXT NOT NULL, strategy TEXT NOT NULL,
@@ -24,7 +24,6 @@ internal sealed class PostgresLedger : SqlLedger
             CREATE INDEX IF NOT EXISTS ledger_key_ts ON ledger (api_key_id, ts);
             CREATE INDEX IF NOT EXISTS ledger_request ON ledger (request_id);
             """);
-        command.ExecuteNonQuery();
     }
 
     protected override ValueTask DisposeStoreAsync() => _dataSource.DisposeAsync();

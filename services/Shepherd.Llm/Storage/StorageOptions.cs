@@ -10,7 +10,7 @@ public sealed class StorageOptions
     /// <summary>SQLite file of the ledger and the hint cache (WAL, synchronous=FULL).</summary>
     public string SqlitePath { get; set; } = ".shepherd/orchestrator.db";
 
-    /// <summary>When set, the ledger lives in PostgreSQL instead.</summary>
+    /// <summary>When set, the ledger and the hint cache live in PostgreSQL instead, shared by every orchestrator replica.</summary>
     public string? PostgresConnectionString { get; set; }
 
     public const int DefaultLedgerQueueCapacity = 4096;
