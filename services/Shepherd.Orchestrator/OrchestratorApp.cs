@@ -1,4 +1,5 @@
 using Shepherd.Orchestrator.Grpc;
+using Shepherd.Orchestrator.OpenAi;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Orchestrator;
@@ -15,6 +16,7 @@ public static class OrchestratorApp
 
         var app = builder.Build();
         app.MapGrpcService<ShepherdGrpcService>();
+        app.MapOpenAiApi();
         app.MapDefaultEndpoints();
         return app;
     }

@@ -65,6 +65,8 @@ public sealed class ExceptionMappingInterceptor(ILogger<ExceptionMappingIntercep
                 }.ToRpcException();
             case CapacityExceededException full:
                 return Exhausted(full);
+            case BudgetRefusedException budget:
+                return Exhausted(new CapacityExceededException(budget.Message, budget.RetryAfter));
             case DependencyUnavailableException down:
                 ServiceDefaultsLog.DependencyUnavailable(logger, down.Dependency, context.Method, ex);
                 return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, down.Message));

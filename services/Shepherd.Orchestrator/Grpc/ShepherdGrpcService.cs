@@ -85,6 +85,8 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
         return time.ToDateTimeOffset();
     }
 
-    private static string ApiKeyId(ServerCallContext context) =>
-        context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 } id ? id : "anonymous";
+    private static string ApiKeyId(ServerCallContext context) => ApiKeyIdOf(context.RequestHeaders.GetValue(ApiKeyIdHeader));
+
+    /// <summary>The caller's key id from the edge's header (gRPC and the OpenAI API read it the same way).</summary>
+    public static string ApiKeyIdOf(string? header) => header is { Length: > 0 } id ? id : "anonymous";
 }
