@@ -84,7 +84,8 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton(sp => new PaidLlm(
             sp.GetRequiredService<ILlmClient>(),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.HintCacheEnabled ? sp.GetRequiredService<HintCache>() : null, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<PriceTable>(),
-            sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<KeyBudgets>()));
         services.AddSingleton<LlmGateway>();
     }
 
@@ -118,6 +119,9 @@ public static class OrchestratorServiceCollectionExtensions
     private static void AddStorage(IServiceCollection services)
     {
         services.AddSingleton(sp => PaidLlmFactory.Ledger(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddOptions<KeyBudgetOptions>().BindConfiguration(KeyBudgetOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => KeyBudgets.Create(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<IOptions<KeyBudgetOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp =>
         {
             var storage = sp.GetRequiredService<IOptions<StorageOptions>>().Value;
