@@ -131,7 +131,8 @@ public static class OrchestratorServiceCollectionExtensions
 }
 
 /// <summary>Says at start-up which LLM answers (a real endpoint or the stand-in) and where the ledger lives.</summary>
-internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
+/// <remarks>Resolving the ledger and the key budgets here creates their tables at start-up, not on the first request.</remarks>
+internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, KeyBudgets budgets, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -145,6 +146,7 @@ internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmO
             OrchestratorLog.UsingLlm(logger, llm.Model, llmOptions.Value.BaseUrl, key.Source);
         }
 
+        _ = budgets;
         OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
         if (storage.Value.HintCacheEnabled && services.GetRequiredService<HintCache>().DiscardedLegacyEntries is > 0 and var discarded)
         {

@@ -24,15 +24,17 @@ public sealed class KeyBudgets : IAsyncDisposable
     private readonly KeyBudgetOptions _options;
     private readonly TimeProvider _time;
 
-    private KeyBudgets(Func<CancellationToken, Task<DbConnection>> open, IAsyncDisposable? store, KeyBudgetOptions options, TimeProvider time)
+    private KeyBudgets(Func<CancellationToken, Task<DbConnection>> open, IAsyncDisposable? store, KeyBudgetOptions options, TimeProvider time, string schemaLock = "")
     {
         _open = open;
         _store = store;
         _options = options;
         _time = time;
         using var connection = open(CancellationToken.None).GetAwaiter().GetResult();
+        using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
-        command.CommandText = """
+        command.Transaction = transaction;
+        command.CommandText = schemaLock + """
             CREATE TABLE IF NOT EXISTS key_budget_limits (
               api_key_id TEXT PRIMARY KEY, daily_usd DOUBLE PRECISION, monthly_usd DOUBLE PRECISION,
               per_request_usd DOUBLE PRECISION, on_exceeded TEXT NOT NULL);
@@ -46,6 +48,7 @@ public sealed class KeyBudgets : IAsyncDisposable
             CREATE INDEX IF NOT EXISTS key_budget_reservations_expiry ON key_budget_reservations (api_key_id, expires_ms);
             """;
         command.ExecuteNonQuery();
+        transaction.Commit();
     }
 
     /// <summary>The budgets in the ledger's store: PostgreSQL when Storage:PostgresConnectionString is set, else the SQLite file.</summary>
@@ -54,7 +57,9 @@ public sealed class KeyBudgets : IAsyncDisposable
         if (!string.IsNullOrWhiteSpace(storage.PostgresConnectionString))
         {
             var source = NpgsqlDataSource.Create(storage.PostgresConnectionString);
-            return new KeyBudgets(async ct => await source.OpenConnectionAsync(ct), source, options, time);
+            // Replicas starting together would race on CREATE TABLE IF NOT EXISTS (PostgreSQL then fails one of them on
+            // its catalog's unique index): the schema is created under a transaction-scoped advisory lock.
+            return new KeyBudgets(async ct => await source.OpenConnectionAsync(ct), source, options, time, "SELECT pg_advisory_xact_lock(72617301);\n");
         }
 
         var connectionString = SqliteFiles.ConnectionString(storage.SqlitePath);
