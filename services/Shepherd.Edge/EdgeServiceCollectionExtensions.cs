@@ -17,9 +17,12 @@ public static class EdgeServiceCollectionExtensions
         // Without TLS there is no ALPN, and Kestrel serves an Http1AndHttp2 endpoint as HTTP/1.1 only: gRPC (h2c, prior
         // knowledge) keeps the --urls ports, and HTTP/1.1 clients (gRPC-Web from browsers, OpenAI SDKs, curl) get the
         // port of Edge:Http1Url, added to the server's addresses by EdgeApp.
-        var http1Port = EdgeOptions.Http1Port(builder.Configuration[$"{EdgeOptions.Section}:{nameof(EdgeOptions.Http1Url)}"]);
+        // Read when the endpoints are bound, so configuration added after this call (tests, benchmarks) counts too.
+        var configuration = builder.Configuration;
         builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(e =>
-            e.Protocols = http1Port is { } port && e.IPEndPoint?.Port == port ? HttpProtocols.Http1 : HttpProtocols.Http2));
+            e.Protocols = EdgeOptions.Http1Port(configuration[$"{EdgeOptions.Section}:{nameof(EdgeOptions.Http1Url)}"]) is { } port && e.IPEndPoint?.Port == port
+                ? HttpProtocols.Http1
+                : HttpProtocols.Http2));
 
         // Each destination's host name is resolved to every address behind it (a compose alias or a headless
         // Service with N orchestrator replicas) and each address becomes a destination of its own, health-checked
