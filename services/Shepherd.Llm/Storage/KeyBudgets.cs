@@ -100,6 +100,13 @@ public sealed class KeyBudgets : IAsyncDisposable
         var now = _time.GetUtcNow();
         var (day, month) = (DayStart(now), MonthStart(now));
         await using var connection = await _open(cancellationToken);
+        // A key without a budget costs one read, not a write transaction (SQLite's BEGIN IMMEDIATE would queue every
+        // paid call behind the ledger's writer).
+        if (await LimitsAsync(connection, null, apiKeyId, cancellationToken) is null)
+        {
+            return null;
+        }
+
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var limits = await LimitsAsync(connection, transaction, apiKeyId, cancellationToken);
         if (limits is null)
