@@ -1,5 +1,6 @@
 using Shepherd.Edge.Auth;
 using Shepherd.Edge.Proxy;
+using Grpc.AspNetCore.Web;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Shepherd.ServiceDefaults;
 
@@ -19,6 +20,21 @@ public static class EdgeApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        if (app.Configuration[$"{EdgeOptions.Section}:{nameof(EdgeOptions.Http1Url)}"] is { Length: > 0 } http1Url)
+        {
+            // The server takes --urls / ASPNETCORE_URLS only while its address list is empty: keep them, then add this one.
+            var urls = app.Configuration[WebHostDefaults.ServerUrlsKey];
+            foreach (var url in (string.IsNullOrWhiteSpace(urls) ? "http://localhost:5000" : urls).Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                app.Urls.Add(url);
+            }
+
+            app.Urls.Add(http1Url);
+        }
+
+        // gRPC-Web (HTTP/1.1 or 2, trailers in the body) becomes gRPC here, for every proxied route, so the orchestrator
+        // replicas speak plain gRPC only; before the key check, so its trailers-only errors reach the client as gRPC-Web.
+        app.UseGrpcWeb(new GrpcWebOptions { DefaultEnabled = true });
         app.UseMiddleware<ApiKeyMiddleware>();
         // The edge's own health, local and open. Not MapDefaultEndpoints: its MalformedMessageMiddleware buffers
         // and parses every Shepherd request body, which here would repeat the upstream's own check, copy each

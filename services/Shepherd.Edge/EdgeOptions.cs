@@ -19,6 +19,18 @@ public sealed class EdgeOptions
     /// failed connect is retried: nothing reached the upstream, so nothing can run (or be billed) twice.
     /// </summary>
     public int ConnectRetries { get; set; } = 1;
+
+    /// <summary>
+    /// An extra listener that speaks HTTP/1.1 (e.g. http://0.0.0.0:8081): gRPC-Web and the OpenAI-compatible API for
+    /// clients that cannot speak h2c. Empty: none. The --urls / ASPNETCORE_URLS ports stay HTTP/2 (gRPC).
+    /// </summary>
+    public string Http1Url { get; set; } = "";
+
+    /// <summary>The port of an Http1Url, or null when none is set or it does not parse.</summary>
+    public static int? Http1Port(string? url) =>
+        !string.IsNullOrWhiteSpace(url) && Uri.TryCreate(url.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var uri) && uri.Port > 0
+            ? uri.Port
+            : null;
 }
 
 public class RateLimitOptions
@@ -76,6 +88,11 @@ internal sealed class EdgeOptionsValidator : IValidateOptions<EdgeOptions>
         }
 
         Check(failures, "Edge:PublicRateLimit", options.PublicRateLimit);
+        if (options.Http1Url.Length > 0 && EdgeOptions.Http1Port(options.Http1Url) is null)
+        {
+            failures.Add("Edge:Http1Url must be an http://host:port URL with an explicit port (e.g. http://0.0.0.0:8081)");
+        }
+
         if (options.ConnectRetries is < 0 or > 8)
         {
             failures.Add("Edge:ConnectRetries must be between 0 and 8");

@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Options;
 using Shepherd.Edge.Auth;
 
@@ -12,6 +13,16 @@ public static class EdgeServiceCollectionExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyStore>();
+
+        // Without TLS there is no ALPN, and Kestrel serves an Http1AndHttp2 endpoint as HTTP/1.1 only: gRPC (h2c, prior
+        // knowledge) keeps the --urls ports, and HTTP/1.1 clients (gRPC-Web from browsers, OpenAI SDKs, curl) get the
+        // port of Edge:Http1Url, added to the server's addresses by EdgeApp.
+        // Read when the endpoints are bound, so configuration added after this call (tests, benchmarks) counts too.
+        var configuration = builder.Configuration;
+        builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(e =>
+            e.Protocols = EdgeOptions.Http1Port(configuration[$"{EdgeOptions.Section}:{nameof(EdgeOptions.Http1Url)}"]) is { } port && e.IPEndPoint?.Port == port
+                ? HttpProtocols.Http1
+                : HttpProtocols.Http2));
 
         // Each destination's host name is resolved to every address behind it (a compose alias or a headless
         // Service with N orchestrator replicas) and each address becomes a destination of its own, health-checked

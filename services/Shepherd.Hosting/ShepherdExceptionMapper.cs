@@ -35,6 +35,8 @@ public sealed class ShepherdExceptionMapper(ILogger<ShepherdExceptionMapper> log
                 }.ToRpcException();
             case CapacityExceededException full:
                 return Exhausted(full);
+            case BudgetRefusedException budget:
+                return Exhausted(new CapacityExceededException(budget.Message, budget.RetryAfter));
             case DependencyUnavailableException down:
                 HostingLog.DependencyUnavailable(logger, down.Dependency, context.Method, exception);
                 return new RpcException(new Grpc.Core.Status(StatusCode.Unavailable, down.Message));

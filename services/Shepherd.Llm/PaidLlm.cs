@@ -16,9 +16,10 @@ public sealed record LedgerTag(string RequestId, string ApiKeyId, string Strateg
 /// <summary>
 /// Every LLM call, from an Answer or from labelling, goes through here: the hint cache first (a hit costs $0 and
 /// makes no call), then the client, then the cache, the ledger and the cost. A caller's remaining budget stops a
-/// call whose worst case would cross it, before anything is paid.
+/// call whose worst case would cross it, before anything is paid. The API key's budget (<see cref="KeyBudgets"/>),
+/// when given, holds the worst case before the call and books the real cost after it.
 /// </summary>
-public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, PriceTable prices, TokenCutter cutter, IOptions<StorageOptions> storage, TimeProvider time)
+public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, PriceTable prices, TokenCutter cutter, IOptions<StorageOptions> storage, TimeProvider time, KeyBudgets? budgets = null)
 {
     public bool IsStandIn => llm.IsStandIn;
 
@@ -55,7 +56,22 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
                 throw new LlmBudgetExhaustedException($"budget: this call could cost up to ${worst:F6}, over the remaining ${Math.Max(0, budget):F6}");
             }
 
-            completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens, deadline), cancellationToken);
+            var reservation = budgets is null ? null : await budgets.ReserveAsync(tag.ApiKeyId, WorstCaseUsd(messages, maxTokens), cancellationToken);
+            try
+            {
+                completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens, deadline), cancellationToken);
+            }
+            catch when (reservation is not null)
+            {
+                await budgets!.SettleAsync(reservation, 0);
+                throw;
+            }
+
+            if (reservation is not null)
+            {
+                await budgets!.SettleAsync(reservation, CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens).TotalUsd);
+            }
+
             if (cache is not null)
             {
                 await cache.StoreAsync(llm.Source, llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);

@@ -1,5 +1,6 @@
 using Shepherd.Orchestrator.Grpc;
 using Shepherd.Hosting;
+using Shepherd.Orchestrator.OpenAi;
 using Shepherd.ServiceDefaults;
 
 namespace Shepherd.Orchestrator;
@@ -16,6 +17,7 @@ public static class OrchestratorApp
 
         var app = builder.Build();
         app.MapGrpcService<ShepherdGrpcService>();
+        app.MapOpenAiApi();
         app.MapDefaultEndpoints();
         return app;
     }

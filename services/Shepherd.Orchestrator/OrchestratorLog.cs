@@ -19,4 +19,7 @@ internal static partial class OrchestratorLog
 
     [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "DNS resolution of {Host} failed; the balancer keeps its last addresses and tries again")]
     public static partial void DnsResolutionFailed(ILogger logger, string host, Exception exception);
+
+    [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "OpenAI API: unexpected failure (id {ErrorId})")]
+    public static partial void OpenAiUnhandled(ILogger logger, string errorId, Exception exception);
 }

@@ -85,7 +85,8 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton(sp => new PaidLlm(
             sp.GetRequiredService<ILlmClient>(),
             sp.GetRequiredService<IOptions<StorageOptions>>().Value.HintCacheEnabled ? sp.GetRequiredService<HintCache>() : null, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<PriceTable>(),
-            sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>()));
+            sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<KeyBudgets>()));
         services.AddSingleton<LlmGateway>();
     }
 
@@ -119,12 +120,16 @@ public static class OrchestratorServiceCollectionExtensions
     private static void AddStorage(IServiceCollection services)
     {
         services.AddSingleton(sp => PaidLlmFactory.Ledger(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
+        services.AddOptions<KeyBudgetOptions>().BindConfiguration(KeyBudgetOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => KeyBudgets.Create(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<IOptions<KeyBudgetOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => PaidLlmFactory.HintCache(sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
     }
 }
 
 /// <summary>Says at start-up which LLM answers (a real endpoint or the stand-in) and where the ledger lives.</summary>
-internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
+/// <remarks>Resolving the ledger and the key budgets here creates their tables at start-up, not on the first request.</remarks>
+internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, KeyBudgets budgets, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -138,6 +143,7 @@ internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmO
             OrchestratorLog.UsingLlm(logger, llm.Model, llmOptions.Value.BaseUrl, key.Source);
         }
 
+        _ = budgets;
         OrchestratorLog.LedgerStore(logger, ledger is PostgresLedger ? "PostgreSQL (the hint cache too)" : $"SQLite {Path.GetFullPath(storage.Value.SqlitePath)}");
         if (storage.Value.HintCacheEnabled && services.GetRequiredService<HintCache>().DiscardedLegacyEntries is > 0 and var discarded)
         {

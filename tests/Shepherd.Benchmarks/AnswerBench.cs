@@ -27,13 +27,15 @@ namespace Shepherd.Benchmarks;
 /// the ledger is on, as deployed: one SQLite row per call, WAL with synchronous=FULL. Logging is at Warning in
 /// every host. All hosts and the load driver share this machine's cores, so concurrency 8 and 32 are CPU-bound; read the
 /// concurrency-1 p50 differences as the added latency. Args: [seconds per mode, default 3].
+/// With <c>openAi</c> (the <c>openai</c> benchmark) the modes are gRPC Answer through the edge and the same
+/// request as POST /v1/chat/completions over HTTP/1.1 through the edge (how OpenAI SDKs call), interleaved in one run.
 /// </summary>
 public static class AnswerBench
 {
     private const string Key = "sk-bench-answer-0000000000";
     private const string Query = "Tom has 3 apples and buys 4 more. He doubles them. How many apples does he have?";
 
-    public static async Task<int> RunAsync(string[] args, TextWriter output)
+    public static async Task<int> RunAsync(string[] args, TextWriter output, bool openAi = false)
     {
         var seconds = args.Length > 0 ? double.Parse(args[0], CultureInfo.InvariantCulture) : 3;
         var duration = TimeSpan.FromSeconds(seconds);
@@ -61,9 +63,17 @@ public static class AnswerBench
             await orchestrator.StartAsync();
             var orchestratorAddress = AddressOf(orchestrator);
 
-            await using var edge = EdgeApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", work], b => ConfigureEdge(b, orchestratorAddress, Key));
+            var http1Url = $"http://127.0.0.1:{FreePort().ToString(CultureInfo.InvariantCulture)}";
+            await using var edge = EdgeApp.Build(["--urls", "http://127.0.0.1:0", "--contentRoot", work], b =>
+            {
+                ConfigureEdge(b, orchestratorAddress, Key);
+                b.Configuration["Edge:Http1Url"] = http1Url;
+                b.Configuration["ReverseProxy:Routes:openai:ClusterId"] = "orchestrator";
+                b.Configuration["ReverseProxy:Routes:openai:Match:Path"] = "/v1/{**rest}";
+                b.Configuration["ReverseProxy:Routes:openai:Metadata:Shepherd.Errors"] = "OpenAi";
+            });
             await edge.StartAsync();
-            var edgeAddress = AddressOf(edge);
+            var edgeAddress = edge.Urls.First(u => u != http1Url);
 
             using var edgeChannel = GrpcChannel.ForAddress(edgeAddress);
             using var orchestratorChannel = GrpcChannel.ForAddress(orchestratorAddress);
@@ -78,6 +88,31 @@ public static class AnswerBench
             using var http = new HttpClient();
             http.DefaultRequestHeaders.Authorization = new("Bearer", GroqStandIn.ValidKey);
             var completions = groq.BaseUrl + "/chat/completions";
+
+            using var openAiHttp = new HttpClient();
+            openAiHttp.DefaultRequestHeaders.Authorization = new("Bearer", Key);
+            var chat = $$$"""{"model":"shepherd-llm","messages":[{"role":"user","content":"{{{Query}}}"}],"shepherd":{"task":"gsm8k"}}""";
+            var openAiModes = new (string Name, Func<Task> Call)[]
+            {
+                ("edge", async () => await viaEdge.AnswerAsync(request, headers)),
+                ("openai", async () =>
+                {
+                    using var content = new StringContent(chat, Encoding.UTF8, "application/json");
+                    using var response = await openAiHttp.PostAsync(http1Url + "/v1/chat/completions", content);
+                    var text = await response.Content.ReadAsStringAsync();
+                    if (!response.IsSuccessStatusCode)
+                    {
+                        throw new InvalidOperationException($"HTTP {(int)response.StatusCode}: {text}");
+                    }
+                }),
+            };
+            if (openAi)
+            {
+                await CompareAsync(openAiModes, duration, output);
+                await edge.StopAsync();
+                await orchestrator.StopAsync();
+                return 0;
+            }
 
             var modes = new (string Name, Func<Task> Call)[]
             {
@@ -130,6 +165,46 @@ public static class AnswerBench
         }
 
         return 0;
+    }
+
+    /// <summary>gRPC Answer vs the OpenAI API through the edge, alternating rounds so both meet the same machine load.</summary>
+    private static async Task CompareAsync((string Name, Func<Task> Call)[] modes, TimeSpan duration, TextWriter output)
+    {
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Answer (strategy llm, task gsm8k, Groq stand-in on loopback) through the edge: gRPC (h2c) vs POST /v1/chat/completions (HTTP/1.1), 3 alternating rounds of {duration.TotalSeconds:F0} s per mode after 1 s warm-up, {Environment.ProcessorCount} cores"));
+        output.WriteLine("mode          conc   calls     req/s    p50 ms   p99 ms");
+        foreach (var concurrency in new[] { 1, 8 })
+        {
+            var all = modes.ToDictionary(m => m.Name, _ => new List<double>());
+            foreach (var (_, call) in modes)
+            {
+                await MeasureAsync(call, concurrency, TimeSpan.FromSeconds(1));
+            }
+
+            for (var round = 0; round < 3; round++)
+            {
+                foreach (var (name, call) in modes)
+                {
+                    all[name].AddRange(await MeasureAsync(call, concurrency, duration));
+                }
+            }
+
+            foreach (var (name, latencies) in all)
+            {
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{name,-13} {concurrency,4} {latencies.Count,7} {latencies.Count / (3 * duration.TotalSeconds),9:F0} {Stats.Percentile(latencies, 0.5),9:F3} {Stats.Percentile(latencies, 0.99),8:F3}"));
+            }
+
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"concurrency {concurrency}: added by the OpenAI API over gRPC Answer through the edge, p50 {Stats.Percentile(all["openai"], 0.5) - Stats.Percentile(all["edge"], 0.5):F3} ms"));
+        }
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     /// <summary>The edge's orchestrator route and cluster (as in its appsettings.json) with a key no rate limit slows.</summary>

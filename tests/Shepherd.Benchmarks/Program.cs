@@ -11,11 +11,13 @@ switch (which)
     case "replay": return await ReplayBench.RunAsync(rest, Console.Out);
     case "answer":
         return await AnswerBench.RunAsync(rest, Console.Out);
+    case "openai":
+        return await AnswerBench.RunAsync(rest, Console.Out, openAi: true);
     case "load":
         return await LoadBench.RunAsync(rest, Console.Out);
     case "ledger":
         return await LedgerBench.RunAsync(rest, Console.Out);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, replay, load, ledger");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, openai, replay, load, ledger");
         return 2;
 }

@@ -68,6 +68,9 @@ public sealed class EndToEndStack : IAsyncLifetime
 
     public Uri EdgeAddress { get; private set; } = null!;
 
+    /// <summary>The edge's HTTP/1.1 listener (Edge:Http1Url): gRPC-Web and the OpenAI-compatible API.</summary>
+    public Uri EdgeHttp1Address { get; private set; } = null!;
+
     public ServiceProcess Slm { get; private set; } = null!;
 
     public ServiceProcess Policy { get; private set; } = null!;
@@ -217,6 +220,8 @@ public sealed class EndToEndStack : IAsyncLifetime
             ["ReverseProxy__Clusters__slm__Destinations__d1__Address"] = slmAddress,
             ["ReverseProxy__Clusters__policy__Destinations__d1__Address"] = policyAddress,
         };
+        EdgeHttp1Address = new Uri($"http://127.0.0.1:{ServiceProcess.FreePort().ToString(CultureInfo.InvariantCulture)}");
+        edge["Edge__Http1Url"] = EdgeHttp1Address.ToString();
         var keys = new[] { Team, Admin, Tight, Ledger };
         for (var i = 0; i < keys.Length; i++)
         {

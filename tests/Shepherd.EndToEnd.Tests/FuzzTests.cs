@@ -38,6 +38,7 @@ public sealed class FuzzTests(EndToEndStack stack, ITestOutputHelper output)
         ["AnswerRequest"] = new AnswerRequest { Query = "What is 17 * 3?", Task = TaskKind.Gsm8K, Strategy = Strategy.Slm },
         ["AnswerStreamRequest"] = new AnswerStreamRequest { Request = new AnswerRequest { Query = "What is 17 * 3?", Strategy = Strategy.Slm } },
         ["UsageRequest"] = new UsageRequest { StartTime = Timestamp.FromDateTime(new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc)) },
+        ["SetBudgetRequest"] = new SetBudgetRequest { ApiKeyId = "fuzz", DailyUsd = 1000, OnExceeded = BudgetPolicy.Degrade },
     };
 
     private readonly ConcurrentDictionary<StatusCode, int> _counts = new();

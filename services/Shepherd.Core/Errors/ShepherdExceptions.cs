@@ -34,3 +34,13 @@ public sealed class DependencyRefusedException(string dependency, string message
 {
     public string Dependency { get; } = dependency;
 }
+
+/// <summary>
+/// An API key's spending limit cannot cover a paid call and the key's policy is to refuse (not to let the SLM
+/// answer). Hosts map it to RESOURCE_EXHAUSTED (HTTP 429 insufficient_quota) with the time until the window
+/// resets as retry advice.
+/// </summary>
+public sealed class BudgetRefusedException(string message, TimeSpan? retryAfter = null) : Exception(message)
+{
+    public TimeSpan? RetryAfter { get; } = retryAfter;
+}

@@ -1,3 +1,4 @@
+using System.Threading.RateLimiting;
 using Grpc.Core;
 using Microsoft.Extensions.Primitives;
 using Yarp.ReverseProxy.Model;
@@ -75,7 +76,8 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         if (!lease.IsAcquired)
         {
             EdgeLog.RateLimited(logger, path, key.Id);
-            return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, $"rate limit exceeded for API key '{key.Id}'");
+            return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, $"rate limit exceeded for API key '{key.Id}'",
+                lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1));
         }
 
         headers[KeyIdHeader] = key.Id;

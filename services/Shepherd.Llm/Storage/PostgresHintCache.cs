@@ -15,7 +15,7 @@ public sealed class PostgresHintCache : HintCache, IAsyncDisposable, IDisposable
     public PostgresHintCache(string connectionString, int maxEntries, TimeSpan ttl, TimeProvider time)
         : base(maxEntries, ttl, time)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = PostgresDataSources.Create(connectionString);
         PostgresSchema.Ensure(_dataSource, CreateTableSql("BIGINT"));
     }
 

@@ -14,7 +14,7 @@ internal sealed class PostgresLedger : SqlLedger
     public PostgresLedger(string connectionString, int queueCapacity = StorageOptions.DefaultLedgerQueueCapacity, int maxBatch = StorageOptions.DefaultLedgerMaxBatch)
         : base(queueCapacity, maxBatch)
     {
-        _dataSource = NpgsqlDataSource.Create(connectionString);
+        _dataSource = PostgresDataSources.Create(connectionString);
         PostgresSchema.Ensure(_dataSource, """
             CREATE TABLE IF NOT EXISTS ledger (
               id BIGSERIAL PRIMARY KEY,

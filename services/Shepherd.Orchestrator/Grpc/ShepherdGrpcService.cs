@@ -7,7 +7,7 @@ using Shepherd.Llm.Storage;
 
 namespace Shepherd.Orchestrator.Grpc;
 
-public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger) : ShepherdService.ShepherdServiceBase
+public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger, KeyBudgets budgets) : ShepherdService.ShepherdServiceBase
 {
     /// <summary>Set by the edge from the authenticated API key; direct callers are "anonymous".</summary>
     public const string ApiKeyIdHeader = "x-shepherd-api-key-id";
@@ -52,7 +52,7 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
         }
 
         var rows = await ledger.TotalsAsync(key, from, to, context.CancellationToken);
-        var response = new UsageResponse { TotalUsd = rows.Sum(r => r.Usd) };
+        var response = new UsageResponse { TotalUsd = rows.Sum(r => r.Usd), Budget = await BudgetMapper.ReadAsync(budgets, key, context.CancellationToken) };
         response.Totals.AddRange(rows.Select(r => new UsageTotal
         {
             ApiKeyId = r.ApiKeyId,
@@ -64,6 +64,20 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
             Usd = r.Usd,
         }));
         return response;
+    }
+
+    public override async Task<SetBudgetResponse> SetBudget(SetBudgetRequest request, ServerCallContext context)
+    {
+        // Through the edge only admin keys; direct (internal) callers are trusted as for Usage.
+        var viaEdge = context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 };
+        if (viaEdge && context.RequestHeaders.GetValue(ApiKeyAdminHeader) != "true")
+        {
+            throw new RpcException(new Status(StatusCode.PermissionDenied, "only admin keys may set budgets"));
+        }
+
+        var limits = BudgetMapper.ToLimits(request);
+        await budgets.SetLimitsAsync(request.ApiKeyId, limits, context.CancellationToken);
+        return new SetBudgetResponse { Budget = await BudgetMapper.ReadAsync(budgets, request.ApiKeyId, context.CancellationToken) };
     }
 
     // google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
@@ -85,6 +99,8 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger)
         return time.ToDateTimeOffset();
     }
 
-    private static string ApiKeyId(ServerCallContext context) =>
-        context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 } id ? id : "anonymous";
+    private static string ApiKeyId(ServerCallContext context) => ApiKeyIdOf(context.RequestHeaders.GetValue(ApiKeyIdHeader));
+
+    /// <summary>The caller's key id from the edge's header (gRPC and the OpenAI API read it the same way).</summary>
+    public static string ApiKeyIdOf(string? header) => header is { Length: > 0 } id ? id : "anonymous";
 }

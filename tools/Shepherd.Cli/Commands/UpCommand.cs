@@ -22,7 +22,7 @@ public static class UpCommand
         command.SetAction(async (parse, ct) =>
         {
             var port = parse.GetValue(edgePort);
-            await using var stack = await LocalStack.StartAsync(new StackPorts(Edge: port, Slm: port + 1, Orchestrator: port + 2, Policy: port + 3), parse.GetValue(model), parse.GetValue(home), null, ct);
+            await using var stack = await LocalStack.StartAsync(new StackPorts(Edge: port, Slm: port + 1, Orchestrator: port + 2, Policy: port + 3, EdgeHttp1: port + 4), parse.GetValue(model), parse.GetValue(home), null, ct);
             AnsiConsole.MarkupLine($"[green]Shepherd is up.[/] Edge (public gRPC, h2c): [bold]{stack.EdgeAddress}[/]");
             foreach (var service in stack.Services)
             {

@@ -8,10 +8,10 @@ using CorePolicyMode = Shepherd.Core.Policy.PolicyMode;
 
 namespace Shepherd.Cli.Hosting;
 
-/// <summary>Ports of the local stack; 0 picks a free one.</summary>
-public sealed record StackPorts(int Edge = 5100, int Slm = 5101, int Orchestrator = 5102, int Policy = 5103)
+/// <summary>Ports of the local stack; 0 picks a free one. EdgeHttp1: the edge's HTTP/1.1 listener (OpenAI API, gRPC-Web).</summary>
+public sealed record StackPorts(int Edge = 5100, int Slm = 5101, int Orchestrator = 5102, int Policy = 5103, int EdgeHttp1 = 5104)
 {
-    public static StackPorts Ephemeral => new(0, 0, 0, 0);
+    public static StackPorts Ephemeral => new(0, 0, 0, 0, 0);
 }
 
 /// <summary>
@@ -157,6 +157,7 @@ public sealed class LocalStack : IAsyncDisposable
             ["ReverseProxy__Clusters__orchestrator__Destinations__d1__Address"] = orchestrator.Address.ToString(),
             ["ReverseProxy__Clusters__slm__Destinations__d1__Address"] = slm.Address.ToString(),
             ["ReverseProxy__Clusters__policy__Destinations__d1__Address"] = policy.Address.ToString(),
+            ["Edge__Http1Url"] = $"http://127.0.0.1:{Port(ports.EdgeHttp1)}",
         };
         foreach (var (key, value) in edgeSettings)
         {
