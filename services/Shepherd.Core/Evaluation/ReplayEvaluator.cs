@@ -58,15 +58,15 @@ public sealed class ReplayEvaluator
     public int Samples { get; }
 
     /// <summary>Whether this evaluator has what <paramref name="strategy"/> needs; else <paramref name="reason"/> says what is missing.</summary>
-    public bool CanRun(ReplayStrategy strategy, out string reason)
+    public bool CanRun(StrategyKind strategy, out string reason)
     {
         reason = strategy switch
         {
-            ReplayStrategy.Route or ReplayStrategy.Proactive when Proactive is null => "no proactive policy scores",
-            ReplayStrategy.Reactive when Reactive is null => "no reactive policy scores",
-            ReplayStrategy.CascadeScorer when Reactive is null && _queries.Any(q => double.IsNaN(q.MeanEntropy)) =>
+            StrategyKind.Route or StrategyKind.Proactive when Proactive is null => "no proactive policy scores",
+            StrategyKind.Reactive when Reactive is null => "no reactive policy scores",
+            StrategyKind.CascadeScorer when Reactive is null && _queries.Any(q => double.IsNaN(q.MeanEntropy)) =>
                 "no reactive policy scores and not every record has 'mean_entropy'",
-            ReplayStrategy.CascadeAbc or ReplayStrategy.Reactive when Samples == 0 => "not every record has 'samples', 'agree_max' and 'consensus_passed'",
+            StrategyKind.CascadeAbc or StrategyKind.Reactive when Samples == 0 => "not every record has 'samples', 'agree_max' and 'consensus_passed'",
             _ => "",
         };
         return reason.Length == 0;
@@ -115,10 +115,10 @@ public sealed class ReplayEvaluator
     }
 
     /// <summary>Every point of a grid for one strategy (route: α; cascade-abc: k; cascade-scorer: θ; proactive: α × η; reactive: α × η × k).</summary>
-    public IReadOnlyList<ReplayResult> Sweep(ReplayStrategy strategy, ReplayGrid grid) =>
+    public IReadOnlyList<ReplayResult> Sweep(StrategyKind strategy, ReplayGrid grid) =>
         grid.Points(strategy, Samples).Select(Evaluate).ToArray();
 
-    private void Require(ReplayStrategy strategy)
+    private void Require(StrategyKind strategy)
     {
         if (!CanRun(strategy, out var reason))
         {
@@ -134,19 +134,19 @@ public sealed class ReplayEvaluator
     {
         switch (p.Strategy)
         {
-            case ReplayStrategy.Oracle:
+            case StrategyKind.Oracle:
                 return q.OracleHint switch
                 {
                     0 => new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm),
                     LabelRecord.NoHintSufficed => new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm),
                     var n => new(q.ShepherdCost(n), q.HintedCorrect(n), AnsweredBy.Hinted),
                 };
-            case ReplayStrategy.OracleRoute:
+            case StrategyKind.OracleRoute:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
-            case ReplayStrategy.OracleCascade:
+            case StrategyKind.OracleCascade:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
             default:
-                return _executor.Run(q, p, p.Strategy.AsStrategy());
+                return _executor.Run(q, p, p.Strategy);
         }
     }
 
