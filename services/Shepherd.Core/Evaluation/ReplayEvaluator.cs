@@ -28,7 +28,6 @@ public sealed class ReplayEvaluator
         }
 
         _queries = records.Select(r => new ReplayQuery(r, Options)).ToArray();
-        _executor = new ReplayExecutor(Options.EntropyScale);
         Proactive = proactive;
         Reactive = reactive;
         if (proactive is not null)
@@ -42,6 +41,7 @@ public sealed class ReplayEvaluator
         }
 
         Samples = _queries.All(q => q.HasConsensus) ? _queries.Max(q => q.Samples) : 0;
+        _executor = new ReplayExecutor(_queries, Options.EntropyScale);
     }
 
     public ReplayOptions Options { get; }
@@ -76,11 +76,16 @@ public sealed class ReplayEvaluator
     public ReplayResult Evaluate(ReplayPoint point)
     {
         Require(point.Strategy);
+        if (!point.Strategy.IsOracle())
+        {
+            return _executor.Evaluate(point);
+        }
+
         double cost = 0, correct = 0;
         int slm = 0, hinted = 0, llm = 0;
-        foreach (var q in _queries)
+        for (var i = 0; i < _queries.Length; i++)
         {
-            var outcome = Step(q, point);
+            var outcome = Step(i, point);
             cost += outcome.Cost;
             correct += outcome.Correct;
             switch (outcome.By)
@@ -107,7 +112,7 @@ public sealed class ReplayEvaluator
         var results = new (string Id, double Cost, double Correct)[_queries.Length];
         for (var i = 0; i < _queries.Length; i++)
         {
-            var outcome = Step(_queries[i], point);
+            var outcome = Step(i, point);
             results[i] = (_queries[i].Id, outcome.Cost, outcome.Correct);
         }
 
@@ -130,8 +135,9 @@ public sealed class ReplayEvaluator
     /// The serving strategies run their <see cref="StrategyMachine"/> through <see cref="ReplayExecutor"/>; the
     /// oracles are bounds, not strategies, and read n* directly.
     /// </summary>
-    private ReplayOutcome Step(ReplayQuery q, in ReplayPoint p)
+    private ReplayOutcome Step(int query, in ReplayPoint p)
     {
+        var q = _queries[query];
         switch (p.Strategy)
         {
             case StrategyKind.Oracle:
@@ -146,7 +152,7 @@ public sealed class ReplayEvaluator
             case StrategyKind.OracleCascade:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
             default:
-                return _executor.Run(q, p, p.Strategy);
+                return _executor.Run(query, p);
         }
     }
 
