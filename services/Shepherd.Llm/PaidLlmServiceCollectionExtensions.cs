@@ -1,4 +1,4 @@
-using Grpc.Net.ClientFactory;
+using Grpc.Core;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -19,8 +19,6 @@ namespace Shepherd.Llm;
 /// </summary>
 public static class PaidLlmServiceCollectionExtensions
 {
-    public const string StandInClientName = "shepherd-llm-stand-in";
-
     /// <param name="slmAddress">The SLM's address: the stand-in's when Llm:StandInAddress is empty.</param>
     /// <param name="standInNamedByAddress">
     /// Whether the stand-in's hint-cache source names its address; the CLI, which starts an slm-service on a fresh
@@ -44,9 +42,10 @@ public static class PaidLlmServiceCollectionExtensions
                 pipeline, context.ServiceProvider.GetRequiredService<IOptions<LlmOptions>>().Value, context.ServiceProvider.GetRequiredService<TimeProvider>()))
             .Services.AddHttpClient(OpenAiChatClient.HttpClientName).AddHttpMessageHandler<LlmAttemptHandler>();
 
-        var standIn = services.AddGrpcClient<SlmService.SlmServiceClient>(StandInClientName, (sp, o) => o.Address = new Uri(StandInAddress(sp, slmAddress)));
+        // A client type of its own: a second registration of SlmServiceClient would take over the host's SLM client.
+        var standIn = services.AddGrpcClient<StandInSlmServiceClient>((sp, o) => o.Address = new Uri(StandInAddress(sp, slmAddress)));
         services.AddSingleton(sp => new StandInSlmClient(
-            sp.GetRequiredService<GrpcClientFactory>().CreateClient<SlmService.SlmServiceClient>(StandInClientName),
+            sp.GetRequiredService<StandInSlmServiceClient>(),
             standInNamedByAddress ? StandInAddress(sp, slmAddress) : sp.GetRequiredService<IOptions<LlmOptions>>().Value.StandInAddress));
         services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
             ? ActivatorUtilities.CreateInstance<StandInLlmClient>(sp)
@@ -79,3 +78,6 @@ public static class PaidLlmServiceCollectionExtensions
         return string.IsNullOrWhiteSpace(configured) ? slmAddress(services) : configured;
     }
 }
+
+/// <summary>The gRPC client of the slm-service that plays the LLM (a type of its own in the client factory).</summary>
+public sealed class StandInSlmServiceClient(CallInvoker callInvoker) : SlmService.SlmServiceClient(callInvoker);
