@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
@@ -14,12 +15,27 @@ namespace Shepherd.Llm;
 public sealed record LedgerTag(string RequestId, string ApiKeyId, string Strategy);
 
 /// <summary>
-/// Every LLM call, from an Answer or from labelling, goes through here: the hint cache first (a hit costs $0 and
-/// makes no call), then the client, then the cache, the ledger and the cost. A caller's remaining budget stops a
-/// call whose worst case would cross it, before anything is paid. The API key's budget (<see cref="KeyBudgets"/>),
-/// when given, holds the worst case before the call and books the real cost after it.
+/// One LLM call as it is booked: the completion, what it cost (zero when cached), its list price (what it would
+/// have cost uncached), and the model it is priced and booked under (the configured one).
 /// </summary>
-public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, PriceTable prices, TokenCutter cutter, IOptions<StorageOptions> storage, TimeProvider time, KeyBudgets? budgets = null)
+public sealed record LlmCharge(LlmCompletion Completion, CostBreakdown Cost, double ListUsd, string Model, bool StandIn)
+{
+    /// <summary>Its ledger row: a cached answer at $0 and no tokens, flagged.</summary>
+    public LedgerEntry ToLedgerEntry(DateTimeOffset at, LedgerTag tag) => new(
+        at, tag.RequestId, tag.ApiKeyId, tag.Strategy, "llm", Model,
+        Completion.Cached ? 0 : Completion.PromptTokens, Completion.Cached ? 0 : Completion.CompletionTokens, Cost.TotalUsd, Completion.Cached, StandIn);
+}
+
+/// <summary>
+/// Every LLM call, from an Answer or from labelling, goes through here: the hint cache first (a hit costs $0 and
+/// makes no call), then the client, then the cache and the cost. A caller's remaining budget stops a call whose
+/// worst case would cross it, before anything is paid. It writes no ledger row: the caller books the returned
+/// <see cref="LlmCharge"/> at once (the answer's recorder, labelling's models), before its next step, so a paid
+/// call is in the ledger even when the answer then fails. Once the endpoint has answered nothing here can throw:
+/// a hint cache that cannot store is logged and skipped. The API key's budget (<see cref="KeyBudgets"/>), when
+/// given, holds the worst case before the call and settles the real cost after it.
+/// </summary>
+public sealed class PaidLlm(ILlmClient llm, HintCache? cache, PriceTable prices, TokenCutter cutter, IOptions<StorageOptions> storage, ILogger<PaidLlm> logger, KeyBudgets? budgets = null)
 {
     public bool IsStandIn => llm.IsStandIn;
 
@@ -43,9 +59,10 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
 
     /// <param name="allowCut">Serve a shorter request by cutting a longer cached answer (Storage:CutWithSlmTokenizer applies too).</param>
     /// <param name="deadline">The caller's deadline (UTC), passed to every downstream call; null: each call's own cap.</param>
+    /// <param name="apiKeyId">The key whose budget a paid call is reserved against (null: no key budget applies).</param>
     /// <returns>The completion, what it cost (zero when cached) and its list price (what it would have cost uncached).</returns>
-    public async Task<(LlmCompletion Completion, CostBreakdown Cost, double ListUsd)> CompleteAsync(
-        IReadOnlyList<CoreChatMessage> messages, int maxTokens, LedgerTag tag, double? remainingBudgetUsd, bool allowCut, CancellationToken cancellationToken, DateTime? deadline = null)
+    public async Task<LlmCharge> CompleteAsync(
+        IReadOnlyList<CoreChatMessage> messages, int maxTokens, double? remainingBudgetUsd, bool allowCut, CancellationToken cancellationToken, DateTime? deadline = null, string? apiKeyId = null)
     {
         var hash = PromptHash(llm.Model, messages);
         var completion = await FromCacheAsync(hash, maxTokens, allowCut && storage.Value.CutWithSlmTokenizer, deadline, cancellationToken);
@@ -56,7 +73,7 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
                 throw new LlmBudgetExhaustedException($"budget: this call could cost up to ${worst:F6}, over the remaining ${Math.Max(0, budget):F6}");
             }
 
-            var reservation = budgets is null ? null : await budgets.ReserveAsync(tag.ApiKeyId, WorstCaseUsd(messages, maxTokens), cancellationToken);
+            var reservation = budgets is null || apiKeyId is null ? null : await budgets.ReserveAsync(apiKeyId, WorstCaseUsd(messages, maxTokens), cancellationToken);
             try
             {
                 completion = await llm.CompleteAsync(new LlmRequest(messages.Select(m => new LlmMessage(m.Role, m.Content)).ToArray(), maxTokens, deadline), cancellationToken);
@@ -72,19 +89,30 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
                 await budgets!.SettleAsync(reservation, CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens).TotalUsd);
             }
 
-            if (cache is not null)
-            {
-                await cache.StoreAsync(llm.Source, llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
-            }
+            await StoreAsync(hash, completion);
         }
 
+        // Priced by the configured model (start-up refuses an unpriced one) and booked under it.
         var list = CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens);
-        var cost = completion.Cached ? CostBreakdown.Zero : list;
-        await ledger.RecordAsync(
-            new LedgerEntry(time.GetUtcNow(), tag.RequestId, tag.ApiKeyId, tag.Strategy, "llm", llm.Model,
-                completion.Cached ? 0 : completion.PromptTokens, completion.Cached ? 0 : completion.CompletionTokens, cost.TotalUsd, completion.Cached, llm.IsStandIn),
-            CancellationToken.None);
-        return (completion, cost, list.TotalUsd);
+        return new LlmCharge(completion, completion.Cached ? CostBreakdown.Zero : list, list.TotalUsd, llm.Model, llm.IsStandIn);
+    }
+
+    private async Task StoreAsync(string hash, LlmCompletion completion)
+    {
+        if (cache is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await cache.StoreAsync(llm.Source, llm.Model, hash, new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            // The call is paid: it must still reach the caller, and so the ledger (SQLite or PostgreSQL alike).
+            LlmLog.HintCacheStoreFailed(logger, llm.Model, ex.ErrorCode, ex.Message);
+        }
     }
 
     private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, DateTime? deadline, CancellationToken cancellationToken)

@@ -1,12 +1,9 @@
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
-using Shepherd.Contracts.V1;
 using Shepherd.Core.Cost;
 using Shepherd.Llm.Storage;
 
 namespace Shepherd.Llm;
 
-/// <summary>Builds the paid-LLM path outside a DI container (the CLI's labelling uses it).</summary>
+/// <summary>Prices and the ledger from options (the wiring itself is <see cref="PaidLlmServiceCollectionExtensions.AddPaidLlm"/>).</summary>
 public static class PaidLlmFactory
 {
     /// <summary>The configured prices over Groq's defaults.</summary>
@@ -38,24 +35,4 @@ public static class PaidLlmFactory
         string.IsNullOrWhiteSpace(storage.PostgresConnectionString)
             ? new SqliteHintCache(storage.SqlitePath, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), time)
             : new PostgresHintCache(storage.PostgresConnectionString, storage.HintCacheMaxEntries, TimeSpan.FromHours(storage.HintCacheTtlHours), time);
-
-    /// <summary>
-    /// The LLM is the configured OpenAI-compatible endpoint when a key is found, else the stand-in behind
-    /// <paramref name="slm"/>, whose tokenizer also cuts cached answers.
-    /// </summary>
-    public static PaidLlm Create(LlmOptions llm, StorageOptions storage, SlmService.SlmServiceClient slm, ILoggerFactory loggers)
-    {
-        if (MissingPrice(llm) is { } missing)
-        {
-            throw new InvalidOperationException(missing);
-        }
-
-        var options = Options.Create(llm);
-        var key = new LlmApiKey(options);
-        ILlmClient client = key.Value is null
-            ? new StandInLlmClient(new StandInSlmClient(slm, llm.StandInAddress), options)
-            : new OpenAiChatClient(new HttpClient(), options, key, new LlmMetrics(), loggers.CreateLogger<OpenAiChatClient>(), TimeProvider.System);
-        var cache = storage.HintCacheEnabled ? HintCache(storage, TimeProvider.System) : null;
-        return new PaidLlm(client, cache, Ledger(storage), Prices(llm), new TokenCutter(slm), Options.Create(storage), TimeProvider.System);
-    }
 }

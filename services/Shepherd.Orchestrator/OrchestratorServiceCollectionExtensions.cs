@@ -20,9 +20,6 @@ public static class OrchestratorServiceCollectionExtensions
     {
         var services = builder.Services;
         services.AddOptions<OrchestratorOptions>().BindConfiguration(OrchestratorOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LlmOptions>().BindConfiguration(LlmOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton<IValidateOptions<LlmOptions>, LlmPricingValidation>();
-        services.AddOptions<StorageOptions>().BindConfiguration(StorageOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton(_ => TaskRegistry.Shared);
 
@@ -34,11 +31,9 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddGrpcClient<SlmService.SlmServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
             .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress))
             .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
-        services.AddGrpcClient<PolicyService.PolicyServiceClient>((sp, o) =>
-        {
-            var address = sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress;
-            o.Address = new Uri(string.IsNullOrWhiteSpace(address) ? "http://127.0.0.1:1" : address);
-        }).ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress))
+        // Resolved only when Orchestrator:PolicyAddress is set (PolicyGateway); without it there is no client.
+        services.AddGrpcClient<PolicyService.PolicyServiceClient>((sp, o) => o.Address = new Uri(sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress))
+            .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.PolicyAddress))
             .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
         services.AddSingleton(sp =>
         {
@@ -49,8 +44,16 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton<SlmGateway>(sp => new SlmGateway(
             sp.GetRequiredService<SlmService.SlmServiceClient>(), sp.GetRequiredService<IOptions<OrchestratorOptions>>(), sp.GetRequiredService<TimeProvider>()));
 
-        AddLlm(services);
-        AddStorage(services);
+        // The paid LLM (shared with the CLI); a stand-in slm-service gets the same channel settings as the SLM.
+        services.AddPaidLlm(SlmAddress)
+            .ConfigureChannel((sp, o) => ConfigureChannel(o, sp, PaidLlmServiceCollectionExtensions.StandInAddress(sp, SlmAddress)))
+            .ConfigurePrimaryHttpMessageHandler(DeadPeerAwareHandler);
+        services.AddSingleton<LlmGateway>();
+
+        // Per-key budgets (PaidLlm reserves against them before a paid call): PostgreSQL with the ledger, else SQLite.
+        services.AddOptions<KeyBudgetOptions>().BindConfiguration(KeyBudgetOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => KeyBudgets.Create(
+            sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<IOptions<KeyBudgetOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
 
         services.AddSingleton<LiveExecutor>();
         services.AddSingleton<AnswerPipeline>();
@@ -58,37 +61,7 @@ public static class OrchestratorServiceCollectionExtensions
         return builder;
     }
 
-    private static void AddLlm(IServiceCollection services)
-    {
-        services.AddSingleton<LlmApiKey>();
-        services.AddSingleton<LlmMetrics>();
-        services.AddSingleton(sp => PaidLlmFactory.Prices(sp.GetRequiredService<IOptions<LlmOptions>>().Value));
-        services.AddHttpClient<OpenAiChatClient>();
-        services.AddSingleton(sp =>
-        {
-            var llm = sp.GetRequiredService<IOptions<LlmOptions>>().Value;
-            var address = string.IsNullOrWhiteSpace(llm.StandInAddress) ? sp.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress : llm.StandInAddress;
-            var channelOptions = new GrpcChannelOptions { ServiceProvider = sp, HttpHandler = DeadPeerAwareHandler(), DisposeHttpClient = true };
-            ConfigureChannel(channelOptions, sp, address);
-            var channel = GrpcChannel.ForAddress(address, channelOptions);
-            return new StandInSlmClient(new SlmService.SlmServiceClient(channel), address);
-        });
-        services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
-            ? ActivatorUtilities.CreateInstance<StandInLlmClient>(sp)
-            : sp.GetRequiredService<OpenAiChatClient>());
-        services.AddSingleton(sp =>
-        {
-            // Cut cached answers with the tokenizer of whatever plays the LLM: the stand-in's own, else the SLM's.
-            var llm = sp.GetRequiredService<ILlmClient>();
-            return new TokenCutter(llm.IsStandIn ? sp.GetRequiredService<StandInSlmClient>().Client : sp.GetRequiredService<SlmService.SlmServiceClient>());
-        });
-        services.AddSingleton(sp => new PaidLlm(
-            sp.GetRequiredService<ILlmClient>(),
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value.HintCacheEnabled ? sp.GetRequiredService<HintCache>() : null, sp.GetRequiredService<ILedger>(), sp.GetRequiredService<PriceTable>(),
-            sp.GetRequiredService<TokenCutter>(), sp.GetRequiredService<IOptions<StorageOptions>>(), sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<KeyBudgets>()));
-        services.AddSingleton<LlmGateway>();
-    }
+    private static string SlmAddress(IServiceProvider services) => services.GetRequiredService<IOptions<OrchestratorOptions>>().Value.SlmAddress;
 
     /// <summary>
     /// A replica that vanishes without a reset (a removed container, a dead node) leaves a connection that looks open:
@@ -115,15 +88,6 @@ public static class OrchestratorServiceCollectionExtensions
             channel.ServiceConfig = new ServiceConfig { LoadBalancingConfigs = { new RoundRobinConfig() } };
             channel.Credentials = ChannelCredentials.Insecure;
         }
-    }
-
-    private static void AddStorage(IServiceCollection services)
-    {
-        services.AddSingleton(sp => PaidLlmFactory.Ledger(sp.GetRequiredService<IOptions<StorageOptions>>().Value));
-        services.AddOptions<KeyBudgetOptions>().BindConfiguration(KeyBudgetOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(sp => KeyBudgets.Create(
-            sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<IOptions<KeyBudgetOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton(sp => PaidLlmFactory.HintCache(sp.GetRequiredService<IOptions<StorageOptions>>().Value, sp.GetRequiredService<TimeProvider>()));
     }
 }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Policy;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Benchmarks;
 
@@ -26,8 +27,8 @@ public static class ReplayBench
         output.WriteLine($"replay bench: {queries} queries, grid {grid.Alphas.Count} α × {grid.Etas.Count} η, K = {evaluator.Samples}, {Environment.ProcessorCount} cores (one used)");
         output.WriteLine($"compile labels: {build.Elapsed.TotalMilliseconds:F1} ms ({queries / build.Elapsed.TotalSeconds:N0} queries/s)");
 
-        Measure(output, "proactive calibration grid", repeats, () => evaluator.Sweep(ReplayStrategy.Proactive, grid).Count, queries);
-        Measure(output, "reactive grid (α × η × k)", repeats, () => evaluator.Sweep(ReplayStrategy.Reactive, grid).Count, queries);
+        Measure(output, "proactive calibration grid", repeats, () => evaluator.Sweep(StrategyKind.Proactive, grid).Count, queries);
+        Measure(output, "reactive grid (α × η × k)", repeats, () => evaluator.Sweep(StrategyKind.Reactive, grid).Count, queries);
         Measure(output, "calibrate (sweep + choice)", repeats, () => Calibrator.Calibrate(evaluator, PolicyMode.Proactive, grid, new AccuracyFloorTarget(0.9), 3).Points.Count, queries);
         Measure(output, "whole report, every strategy", repeats, () => ReportBuilder.Build(evaluator, new ReportSettings { Grid = grid }).Floors.Sum(f => f.PointsSearched), queries);
         return Task.FromResult(0);

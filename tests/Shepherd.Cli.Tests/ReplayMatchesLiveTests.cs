@@ -20,7 +20,6 @@ using Shepherd.Policy;
 using Shepherd.Policy.Model.Bundle;
 using Shepherd.Slm;
 using Shepherd.TestSupport;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Shepherd.Cli.Tests;
 
@@ -100,13 +99,11 @@ public sealed class ReplayMatchesLiveTests : IAsyncLifetime
         }));
 
         // Labels, recorded against the same models.
-        using var slmChannel = GrpcChannel.ForAddress(slm);
-        var slmClient = new SlmService.SlmServiceClient(slmChannel);
-        var paid = PaidLlmFactory.Create(
-            new LlmOptions { BaseUrl = groq.BaseUrl, ApiKeyFile = keyFile, ApiKeyVariable = "SHEPHERD_TEST_UNSET_KEY_VARIABLE", MaxAnswerTokens = answerTokens },
-            new StorageOptions { SqlitePath = Path.Combine(_work, "labels.db"), HintCacheEnabled = false }, slmClient, NullLoggerFactory.Instance);
+        await using var llm = LabelLlm.Build(new Uri(slm), LabelLlm.Settings(Path.Combine(_work, "labels.db"), answerTokens, groq.BaseUrl, model: null, keyFile, hintCache: false));
         var labeller = new Labeller(
-            new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, LadderMode.Prefix, SlmTokens),
+            new ServiceLabelModels(
+                llm.GetRequiredService<PaidLlm>(), llm.GetRequiredService<ILedger>(), llm.GetRequiredService<TokenCutter>(), llm.GetRequiredService<SlmService.SlmServiceClient>(),
+                LadderMode.Prefix, SlmTokens),
             new LabelOptions { Temperature = 0, MaxAnswerTokens = answerTokens, OutlierThreshold = 0, DropUnhelpable = false });
         var task = TaskRegistry.Shared.Get("gsm8k");
         var records = new List<LabelRecord>();

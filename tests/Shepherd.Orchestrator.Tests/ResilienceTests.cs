@@ -86,6 +86,58 @@ public sealed class ResilienceTests(StackFixture stack)
     }
 
     [SkippableFact]
+    public async Task A429AskingForMoreThanMaxRetryAfterSecondsFailsFastWithoutARetry()
+    {
+        Skip.IfNot(StackFixture.HasModel, StackFixture.MissingModelReason);
+        var (client, _, _) = await stack.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["Storage:HintCacheEnabled"] = "false",
+            ["Llm:OnFailure"] = "fail",
+            ["Llm:MaxRetryAfterSeconds"] = "1",
+        });
+        stack.Groq.Enqueue(new GroqReply(429, RetryAfter: "5.5"));
+        var before = stack.Groq.RequestCount;
+
+        var started = DateTime.UtcNow;
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await client.AnswerAsync(Ask(Strategy.Llm), deadline: DateTime.UtcNow.AddSeconds(30)));
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        Assert.Contains("retry-after 5.5s, 1 attempts made", ex.Status.Detail);
+        Assert.Equal(before + 1, stack.Groq.RequestCount);
+        Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(5), "a 429 beyond patience is not waited for");
+    }
+
+    [SkippableFact]
+    public async Task AHintPaidBeforeTheAnswerFailsIsStillInTheLedger()
+    {
+        Skip.IfNot(StackFixture.HasModel, StackFixture.MissingModelReason);
+        // $0.1 an output token: the 4-token hint fits a $1 budget, the 64-token full answer then does not; with the
+        // slm-service down nothing can answer after the hint is paid.
+        var (client, app, _) = await stack.StartOrchestratorAsync(new Dictionary<string, string?>
+        {
+            ["Storage:HintCacheEnabled"] = "false",
+            ["Orchestrator:SlmAddress"] = "http://127.0.0.1:1",
+            ["Llm:Pricing:llama-3.3-70b-versatile:InputPerMillion"] = "0.59",
+            ["Llm:Pricing:llama-3.3-70b-versatile:OutputPerMillion"] = "100000",
+        });
+        var id = Guid.NewGuid().ToString("N");
+        var request = HintRequest(id);
+        request.BudgetUsd = 1.0;
+        var before = stack.Groq.RequestCount;
+
+        var ex = await Assert.ThrowsAsync<RpcException>(async () => await client.AnswerAsync(request, deadline: DateTime.UtcNow.AddSeconds(60)));
+
+        Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
+        var hint = stack.Groq.Requests[^1];
+        Assert.Equal(before + 1, stack.Groq.RequestCount);
+        Assert.Equal(4, hint["max_completion_tokens"]!.GetValue<int>());
+        var booked = Assert.Single(await app.Services.GetRequiredService<ILedger>().EntriesAsync(id, CancellationToken.None), e => e.Role == "llm");
+        Assert.False(booked.Cached);
+        Assert.Equal(4, booked.CompletionTokens);
+        Assert.True(booked.Usd >= 0.4, $"the paid hint is booked at its price; got ${booked.Usd}");
+    }
+
+    [SkippableFact]
     public async Task RateLimitHeadersAreExposedAsMetrics()
     {
         Skip.IfNot(StackFixture.HasModel, StackFixture.MissingModelReason);

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Shepherd.Core.Policy;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Evaluation;
 
@@ -38,11 +39,11 @@ public static class Calibrator
     /// <param name="agree">k for the reactive mode (consensus before the policy); ignored for proactive.</param>
     public static CalibrationResult Calibrate(ReplayEvaluator evaluator, PolicyMode mode, ReplayGrid grid, CalibrationTarget target, int agree)
     {
-        var strategy = mode == PolicyMode.Proactive ? ReplayStrategy.Proactive : ReplayStrategy.Reactive;
+        var strategy = mode == PolicyMode.Proactive ? StrategyKind.Proactive : StrategyKind.Reactive;
         var searched = mode == PolicyMode.Reactive ? grid with { Agrees = [agree] } : grid;
         var points = evaluator.Sweep(strategy, searched);
-        var slm = evaluator.Evaluate(new ReplayPoint(ReplayStrategy.Slm));
-        var llm = evaluator.Evaluate(new ReplayPoint(ReplayStrategy.Llm));
+        var slm = evaluator.Evaluate(new ReplayPoint(StrategyKind.Slm));
+        var llm = evaluator.Evaluate(new ReplayPoint(StrategyKind.Llm));
         var (chosen, failure) = Choose(points, target, llm);
         return new CalibrationResult(mode, target, chosen, failure, slm, llm, points, ParetoFrontier.Of(points));
     }

@@ -28,7 +28,6 @@ public sealed class ReplayEvaluator
         }
 
         _queries = records.Select(r => new ReplayQuery(r, Options)).ToArray();
-        _executor = new ReplayExecutor(Options.EntropyScale);
         Proactive = proactive;
         Reactive = reactive;
         if (proactive is not null)
@@ -42,6 +41,7 @@ public sealed class ReplayEvaluator
         }
 
         Samples = _queries.All(q => q.HasConsensus) ? _queries.Max(q => q.Samples) : 0;
+        _executor = new ReplayExecutor(_queries, Options.EntropyScale);
     }
 
     public ReplayOptions Options { get; }
@@ -58,15 +58,15 @@ public sealed class ReplayEvaluator
     public int Samples { get; }
 
     /// <summary>Whether this evaluator has what <paramref name="strategy"/> needs; else <paramref name="reason"/> says what is missing.</summary>
-    public bool CanRun(ReplayStrategy strategy, out string reason)
+    public bool CanRun(StrategyKind strategy, out string reason)
     {
         reason = strategy switch
         {
-            ReplayStrategy.Route or ReplayStrategy.Proactive when Proactive is null => "no proactive policy scores",
-            ReplayStrategy.Reactive when Reactive is null => "no reactive policy scores",
-            ReplayStrategy.CascadeScorer when Reactive is null && _queries.Any(q => double.IsNaN(q.MeanEntropy)) =>
+            StrategyKind.Route or StrategyKind.Proactive when Proactive is null => "no proactive policy scores",
+            StrategyKind.Reactive when Reactive is null => "no reactive policy scores",
+            StrategyKind.CascadeScorer when Reactive is null && _queries.Any(q => double.IsNaN(q.MeanEntropy)) =>
                 "no reactive policy scores and not every record has 'mean_entropy'",
-            ReplayStrategy.CascadeAbc or ReplayStrategy.Reactive when Samples == 0 => "not every record has 'samples', 'agree_max' and 'consensus_passed'",
+            StrategyKind.CascadeAbc or StrategyKind.Reactive when Samples == 0 => "not every record has 'samples', 'agree_max' and 'consensus_passed'",
             _ => "",
         };
         return reason.Length == 0;
@@ -76,11 +76,16 @@ public sealed class ReplayEvaluator
     public ReplayResult Evaluate(ReplayPoint point)
     {
         Require(point.Strategy);
+        if (!point.Strategy.IsOracle())
+        {
+            return _executor.Evaluate(point);
+        }
+
         double cost = 0, correct = 0;
         int slm = 0, hinted = 0, llm = 0;
-        foreach (var q in _queries)
+        for (var i = 0; i < _queries.Length; i++)
         {
-            var outcome = Step(q, point);
+            var outcome = Step(i, point);
             cost += outcome.Cost;
             correct += outcome.Correct;
             switch (outcome.By)
@@ -107,7 +112,7 @@ public sealed class ReplayEvaluator
         var results = new (string Id, double Cost, double Correct)[_queries.Length];
         for (var i = 0; i < _queries.Length; i++)
         {
-            var outcome = Step(_queries[i], point);
+            var outcome = Step(i, point);
             results[i] = (_queries[i].Id, outcome.Cost, outcome.Correct);
         }
 
@@ -115,10 +120,10 @@ public sealed class ReplayEvaluator
     }
 
     /// <summary>Every point of a grid for one strategy (route: α; cascade-abc: k; cascade-scorer: θ; proactive: α × η; reactive: α × η × k).</summary>
-    public IReadOnlyList<ReplayResult> Sweep(ReplayStrategy strategy, ReplayGrid grid) =>
+    public IReadOnlyList<ReplayResult> Sweep(StrategyKind strategy, ReplayGrid grid) =>
         grid.Points(strategy, Samples).Select(Evaluate).ToArray();
 
-    private void Require(ReplayStrategy strategy)
+    private void Require(StrategyKind strategy)
     {
         if (!CanRun(strategy, out var reason))
         {
@@ -130,23 +135,24 @@ public sealed class ReplayEvaluator
     /// The serving strategies run their <see cref="StrategyMachine"/> through <see cref="ReplayExecutor"/>; the
     /// oracles are bounds, not strategies, and read n* directly.
     /// </summary>
-    private ReplayOutcome Step(ReplayQuery q, in ReplayPoint p)
+    private ReplayOutcome Step(int query, in ReplayPoint p)
     {
+        var q = _queries[query];
         switch (p.Strategy)
         {
-            case ReplayStrategy.Oracle:
+            case StrategyKind.Oracle:
                 return q.OracleHint switch
                 {
                     0 => new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm),
                     LabelRecord.NoHintSufficed => new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm),
                     var n => new(q.ShepherdCost(n), q.HintedCorrect(n), AnsweredBy.Hinted),
                 };
-            case ReplayStrategy.OracleRoute:
+            case StrategyKind.OracleRoute:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
-            case ReplayStrategy.OracleCascade:
+            case StrategyKind.OracleCascade:
                 return q.SlmPassed ? new(q.SlmRunCost, q.SlmCorrect, AnsweredBy.Slm) : new(q.SlmRunCost + q.LlmCost, q.LlmCorrect, AnsweredBy.Llm);
             default:
-                return _executor.Run(q, p, p.Strategy.AsStrategy());
+                return _executor.Run(query, p);
         }
     }
 

@@ -1,3 +1,5 @@
+using Shepherd.Core.Strategies;
+
 namespace Shepherd.Core.Evaluation;
 
 /// <summary>The operating points a sweep or a calibration tries.</summary>
@@ -30,20 +32,20 @@ public sealed record ReplayGrid
     };
 
     /// <summary>The points of one strategy; single-point strategies give their one point.</summary>
-    public IEnumerable<ReplayPoint> Points(ReplayStrategy strategy, int samples)
+    public IEnumerable<ReplayPoint> Points(StrategyKind strategy, int samples)
     {
         IReadOnlyList<int> agrees = Agrees.Count > 0 ? Agrees : Enumerable.Range(1, Math.Max(samples, 1)).ToArray();
         switch (strategy)
         {
-            case ReplayStrategy.Route:
+            case StrategyKind.Route:
                 return Alphas.Select(a => new ReplayPoint(strategy, Alpha: a));
-            case ReplayStrategy.CascadeAbc:
+            case StrategyKind.CascadeAbc:
                 return agrees.Select(k => new ReplayPoint(strategy, Agree: k));
-            case ReplayStrategy.CascadeScorer:
+            case StrategyKind.CascadeScorer:
                 return Thresholds.Select(t => new ReplayPoint(strategy, Threshold: t));
-            case ReplayStrategy.Proactive:
+            case StrategyKind.Proactive:
                 return Alphas.SelectMany(a => Etas.Select(e => new ReplayPoint(strategy, Alpha: a, EtaHint: e)));
-            case ReplayStrategy.Reactive:
+            case StrategyKind.Reactive:
                 return agrees.SelectMany(k => Alphas.SelectMany(a => Etas.Select(e => new ReplayPoint(strategy, Alpha: a, EtaHint: e, Agree: k))));
             default:
                 return [new ReplayPoint(strategy)];

@@ -3,78 +3,28 @@ using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Evaluation;
 
-/// <summary>The strategies replay recomputes (paper.md, "Results to beat" and "Notation and cost model").</summary>
-public enum ReplayStrategy
-{
-    Slm,
-    Llm,
-    Route,
-    CascadeAbc,
-    CascadeScorer,
-    Proactive,
-    Reactive,
-    Oracle,
-    OracleRoute,
-    OracleCascade,
-}
-
 /// <summary>
 /// One operating point of a strategy. Only the fields its strategy reads matter: α (route, proactive, reactive),
 /// η_hint (proactive, reactive), k agreeing samples (cascade-abc, reactive), θ the scorer threshold (cascade-scorer).
 /// </summary>
-public readonly record struct ReplayPoint(ReplayStrategy Strategy, double Alpha = 0, int EtaHint = 0, int Agree = 0, double Threshold = 0)
+public readonly record struct ReplayPoint(StrategyKind Strategy, double Alpha = 0, int EtaHint = 0, int Agree = 0, double Threshold = 0)
 {
     public string Name => Strategy.ToWire();
 
     /// <summary>The parameters that matter, e.g. "α=0.23 η=58 k=3".</summary>
     public string Parameters => Strategy switch
     {
-        ReplayStrategy.Route => $"α={F(Alpha)}",
-        ReplayStrategy.CascadeAbc => $"k={Agree}",
-        ReplayStrategy.CascadeScorer => $"θ={F(Threshold)}",
-        ReplayStrategy.Proactive => $"α={F(Alpha)} η={EtaHint}",
-        ReplayStrategy.Reactive => $"α={F(Alpha)} η={EtaHint} k={Agree}",
+        StrategyKind.Route => $"α={F(Alpha)}",
+        StrategyKind.CascadeAbc => $"k={Agree}",
+        StrategyKind.CascadeScorer => $"θ={F(Threshold)}",
+        StrategyKind.Proactive => $"α={F(Alpha)} η={EtaHint}",
+        StrategyKind.Reactive => $"α={F(Alpha)} η={EtaHint} k={Agree}",
         _ => "",
     };
 
     public override string ToString() => Parameters.Length == 0 ? Name : $"{Name} ({Parameters})";
 
     private static string F(double value) => value.ToString("0.###", CultureInfo.InvariantCulture);
-}
-
-public static class ReplayStrategies
-{
-    public static IReadOnlyList<ReplayStrategy> All { get; } = Enum.GetValues<ReplayStrategy>();
-
-    public static string ToWire(this ReplayStrategy strategy) => strategy switch
-    {
-        ReplayStrategy.Oracle => "oracle",
-        ReplayStrategy.OracleRoute => "oracle-route",
-        ReplayStrategy.OracleCascade => "oracle-cascade",
-        _ => strategy.AsStrategy().ToWire(),
-    };
-
-    /// <summary>The serving strategy a replayed one runs (the oracles are bounds, not strategies).</summary>
-    public static StrategyKind AsStrategy(this ReplayStrategy strategy) => strategy <= ReplayStrategy.Reactive
-        ? (StrategyKind)((int)strategy + 1) // the same order, StrategyKind counting from 1
-        : throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "An oracle is not a serving strategy.");
-
-    public static ReplayStrategy Parse(string text)
-    {
-        foreach (var strategy in All)
-        {
-            if (string.Equals(strategy.ToWire(), text.Trim(), StringComparison.OrdinalIgnoreCase))
-            {
-                return strategy;
-            }
-        }
-
-        throw new FormatException($"Unknown strategy '{text}': expected one of {string.Join(", ", All.Select(a => a.ToWire()))}.");
-    }
-
-    /// <summary>Strategies with tunable operating points (the others are single points).</summary>
-    public static bool IsTunable(this ReplayStrategy strategy) =>
-        strategy is ReplayStrategy.Route or ReplayStrategy.CascadeAbc or ReplayStrategy.CascadeScorer or ReplayStrategy.Proactive or ReplayStrategy.Reactive;
 }
 
 /// <summary>What one operating point scored over a query set.</summary>

@@ -1,3 +1,5 @@
+using Shepherd.Core.Strategies;
+
 namespace Shepherd.Core.Evaluation;
 
 /// <summary>The operating points the table shows, and how the floor and curves are searched.</summary>
@@ -38,15 +40,15 @@ public static class ReportBuilder
 {
     public static EvaluationReport Build(ReplayEvaluator evaluator, ReportSettings settings)
     {
-        var slm = evaluator.Evaluate(new ReplayPoint(ReplayStrategy.Slm));
-        var llm = evaluator.Evaluate(new ReplayPoint(ReplayStrategy.Llm));
+        var slm = evaluator.Evaluate(new ReplayPoint(StrategyKind.Slm));
+        var llm = evaluator.Evaluate(new ReplayPoint(StrategyKind.Llm));
         var notes = new List<string>(settings.Notes);
         var rows = new List<ReportRow> { Row(slm, "endpoint", slm, llm), Row(llm, "endpoint", slm, llm) };
         var floors = new List<FloorRow>();
         var curves = new List<StrategyCurve>();
         var required = settings.FloorFraction * llm.Accuracy;
 
-        foreach (var strategy in ReplayStrategies.All)
+        foreach (var strategy in StrategyNames.Evaluated)
         {
             if (!evaluator.CanRun(strategy, out var reason))
             {
@@ -55,10 +57,10 @@ public static class ReportBuilder
             }
 
             var points = strategy.IsTunable() ? evaluator.Sweep(strategy, settings.Grid) : [evaluator.Evaluate(new ReplayPoint(strategy))];
-            if (strategy is not (ReplayStrategy.Slm or ReplayStrategy.Llm))
+            if (strategy is not (StrategyKind.Slm or StrategyKind.Llm))
             {
                 var shown = strategy.IsTunable() ? evaluator.Evaluate(TablePoint(strategy, settings)) : points[0];
-                rows.Add(Row(shown, strategy is ReplayStrategy.Oracle or ReplayStrategy.OracleRoute or ReplayStrategy.OracleCascade ? "oracle" : "strategy", slm, llm));
+                rows.Add(Row(shown, strategy is StrategyKind.Oracle or StrategyKind.OracleRoute or StrategyKind.OracleCascade ? "oracle" : "strategy", slm, llm));
             }
 
             var (cheapest, _) = Calibrator.Choose(points, new AccuracyFloorTarget(settings.FloorFraction), llm);
@@ -95,13 +97,13 @@ public static class ReportBuilder
     }
 
     /// <summary>The point the table shows for a tunable strategy (the bundles' calibrated α and η).</summary>
-    public static ReplayPoint TablePoint(ReplayStrategy strategy, ReportSettings settings) => strategy switch
+    public static ReplayPoint TablePoint(StrategyKind strategy, ReportSettings settings) => strategy switch
     {
-        ReplayStrategy.Route => new(strategy, Alpha: settings.RouteAlpha),
-        ReplayStrategy.CascadeAbc => new(strategy, Agree: settings.CascadeAgree),
-        ReplayStrategy.CascadeScorer => new(strategy, Threshold: settings.ScorerThreshold),
-        ReplayStrategy.Proactive => new(strategy, Alpha: settings.ProactiveAlpha, EtaHint: settings.ProactiveEta),
-        ReplayStrategy.Reactive => new(strategy, Alpha: settings.ReactiveAlpha, EtaHint: settings.ReactiveEta, Agree: settings.ReactiveAgree),
+        StrategyKind.Route => new(strategy, Alpha: settings.RouteAlpha),
+        StrategyKind.CascadeAbc => new(strategy, Agree: settings.CascadeAgree),
+        StrategyKind.CascadeScorer => new(strategy, Threshold: settings.ScorerThreshold),
+        StrategyKind.Proactive => new(strategy, Alpha: settings.ProactiveAlpha, EtaHint: settings.ProactiveEta),
+        StrategyKind.Reactive => new(strategy, Alpha: settings.ReactiveAlpha, EtaHint: settings.ReactiveEta, Agree: settings.ReactiveAgree),
         _ => new(strategy),
     };
 
@@ -114,7 +116,7 @@ public static class ReportBuilder
         r.CostPer1kUsd,
         r.AccuracyPercent,
         AccuracyPerCost.CostReductionPercent(r.CostUsd, llm.CostUsd),
-        r.Point.Strategy == ReplayStrategy.Slm ? null : AccuracyPerCost.Ace(r.Accuracy, r.CostUsd, slm.Accuracy, llm.Accuracy, llm.CostUsd),
+        r.Point.Strategy == StrategyKind.Slm ? null : AccuracyPerCost.Ace(r.Accuracy, r.CostUsd, slm.Accuracy, llm.Accuracy, llm.CostUsd),
         r.SlmAnswers,
         r.Hinted,
         r.LlmAnswers);

@@ -1,6 +1,9 @@
 namespace Shepherd.Core.Strategies;
 
-/// <summary>The seven serving strategies (README, "The public API").</summary>
+/// <summary>
+/// The seven serving strategies (README, "The public API"), then the three oracles, which only replay computes:
+/// bounds a strategy could reach knowing each query's labels (paper.md, "Results to beat"), never served.
+/// </summary>
 public enum StrategyKind
 {
     Slm = 1,
@@ -10,6 +13,9 @@ public enum StrategyKind
     CascadeScorer,
     Proactive,
     Reactive,
+    Oracle,
+    OracleRoute,
+    OracleCascade,
 }
 
 /// <summary>
@@ -18,9 +24,13 @@ public enum StrategyKind
 /// </summary>
 public static class StrategyNames
 {
-    public static IReadOnlyList<StrategyKind> All { get; } = Enum.GetValues<StrategyKind>();
+    /// <summary>The serving strategies (no oracle).</summary>
+    public static IReadOnlyList<StrategyKind> All { get; } = Enum.GetValues<StrategyKind>().Where(s => !s.IsOracle()).ToArray();
 
-    /// <summary>The wire names in the order reports list them.</summary>
+    /// <summary>What replay evaluates: the serving strategies, then the oracles.</summary>
+    public static IReadOnlyList<StrategyKind> Evaluated { get; } = Enum.GetValues<StrategyKind>();
+
+    /// <summary>The serving strategies' wire names in the order reports list them.</summary>
     public static IReadOnlyList<string> Wire { get; } = All.Select(ToWire).ToArray();
 
     public static string ToWire(this StrategyKind strategy) => strategy switch
@@ -32,9 +42,19 @@ public static class StrategyNames
         StrategyKind.CascadeScorer => "cascade-scorer",
         StrategyKind.Proactive => "proactive",
         StrategyKind.Reactive => "reactive",
+        StrategyKind.Oracle => "oracle",
+        StrategyKind.OracleRoute => "oracle-route",
+        StrategyKind.OracleCascade => "oracle-cascade",
         _ => throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "Unknown strategy."),
     };
 
+    public static bool IsOracle(this StrategyKind strategy) => strategy >= StrategyKind.Oracle;
+
+    /// <summary>Strategies with tunable operating points (the others are single points).</summary>
+    public static bool IsTunable(this StrategyKind strategy) =>
+        strategy is StrategyKind.Route or StrategyKind.CascadeAbc or StrategyKind.CascadeScorer or StrategyKind.Proactive or StrategyKind.Reactive;
+
+    /// <summary>A serving strategy's wire name (an oracle's is not accepted: it cannot be served).</summary>
     public static bool TryParse(string? text, out StrategyKind strategy)
     {
         foreach (var candidate in All)

@@ -1,47 +1,13 @@
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Strategies;
+using Shepherd.Llm;
 using Shepherd.Orchestrator.Pipeline;
 
 namespace Shepherd.Orchestrator.Grpc;
 
-/// <summary>Proto types in and out of the pipeline: enums to the domain's names, the answer record to the response.</summary>
+/// <summary>Proto types out of the pipeline: the answer record to the response (enums through <see cref="ProtoNames"/>).</summary>
 public static class AnswerMapper
 {
-    /// <summary>The proto strategy (unspecified: reactive), or null for a value this build does not know.</summary>
-    public static StrategyKind? ToKind(Strategy strategy) => strategy switch
-    {
-        Strategy.Unspecified or Strategy.Reactive => StrategyKind.Reactive,
-        Strategy.Slm => StrategyKind.Slm,
-        Strategy.Llm => StrategyKind.Llm,
-        Strategy.Route => StrategyKind.Route,
-        Strategy.CascadeAbc => StrategyKind.CascadeAbc,
-        Strategy.CascadeScorer => StrategyKind.CascadeScorer,
-        Strategy.Proactive => StrategyKind.Proactive,
-        _ => null,
-    };
-
-    public static Strategy ToProto(StrategyKind strategy) => strategy switch
-    {
-        StrategyKind.Slm => Strategy.Slm,
-        StrategyKind.Llm => Strategy.Llm,
-        StrategyKind.Route => Strategy.Route,
-        StrategyKind.CascadeAbc => Strategy.CascadeAbc,
-        StrategyKind.CascadeScorer => Strategy.CascadeScorer,
-        StrategyKind.Proactive => Strategy.Proactive,
-        _ => Strategy.Reactive,
-    };
-
-    /// <summary>The task kind's name in the task registry, or null for a value this build does not know.</summary>
-    public static string? ToTaskName(TaskKind task) => task switch
-    {
-        TaskKind.Unspecified or TaskKind.Generic => Core.Tasks.GenericTask.KindName,
-        TaskKind.Gsm8K => Core.Tasks.Gsm8kTask.KindName,
-        TaskKind.Cnk12 => Core.Tasks.Cnk12Task.KindName,
-        TaskKind.Humaneval => Core.Tasks.HumanEvalTask.KindName,
-        TaskKind.Mbpp => Core.Tasks.MbppTask.KindName,
-        _ => null,
-    };
-
     public static AnswerResponse ToResponse(AnswerRecord answer)
     {
         var t = answer.Trace;
@@ -90,7 +56,7 @@ public static class AnswerMapper
             RequestId = answer.RequestId,
             Answer = answer.Answer,
             FinalAnswer = answer.FinalAnswer,
-            Strategy = ToProto(answer.Strategy),
+            Strategy = ProtoNames.ToProto(answer.Strategy),
             Hint = answer.Hint is { } h ? new HintInfo { Tokens = h.Tokens, Text = h.Text, Cached = h.Cached } : null,
             Cost = new CostBreakdown
             {

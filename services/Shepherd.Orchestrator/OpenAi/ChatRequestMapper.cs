@@ -2,6 +2,7 @@ using System.Text.Json;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Errors;
 using Shepherd.Core.Strategies;
+using Shepherd.Llm;
 using Shepherd.Orchestrator.Grpc;
 
 namespace Shepherd.Orchestrator.OpenAi;
@@ -37,7 +38,7 @@ public static class ChatRequestMapper
         var request = new AnswerRequest
         {
             Query = Query(chat.Messages),
-            Strategy = AnswerMapper.ToProto(strategy),
+            Strategy = ProtoNames.ToProto(strategy),
             Task = Task(extension.Task ?? taskHeader),
             RequestId = extension.RequestId ?? "",
             TaskContext = extension.TaskContext ?? "",
@@ -142,13 +143,13 @@ public static class ChatRequestMapper
 
         foreach (var kind in Enum.GetValues<TaskKind>())
         {
-            if (kind != TaskKind.Unspecified && string.Equals(AnswerMapper.ToTaskName(kind), name.Trim(), StringComparison.OrdinalIgnoreCase))
+            if (kind != TaskKind.Unspecified && string.Equals(ProtoNames.ToTaskName(kind), name.Trim(), StringComparison.OrdinalIgnoreCase))
             {
                 return kind;
             }
         }
 
-        var known = Enum.GetValues<TaskKind>().Where(k => k != TaskKind.Unspecified).Select(AnswerMapper.ToTaskName);
+        var known = Enum.GetValues<TaskKind>().Where(k => k != TaskKind.Unspecified).Select(ProtoNames.ToTaskName);
         throw new InvalidRequestException("task", $"unknown task '{name}'; use one of {string.Join(", ", known)} (shepherd.task or the {TaskHeader} header)");
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Strategies;
+using Shepherd.Llm;
 using Shepherd.Orchestrator.Grpc;
 
 namespace Shepherd.Orchestrator.OpenAi;
@@ -81,7 +82,7 @@ public static class ChatResponseMapper
     private static JsonObject Extension(AnswerResponse answer) => new()
     {
         ["request_id"] = answer.RequestId,
-        ["strategy"] = AnswerMapper.ToKind(answer.Strategy)?.ToWire(),
+        ["strategy"] = ProtoNames.ToKind(answer.Strategy)?.ToWire(),
         ["answered_by"] = AnsweredBy(answer),
         ["final_answer"] = answer.FinalAnswer,
         ["path"] = new JsonArray(answer.Path.Select(p => (JsonNode?)p).ToArray()),

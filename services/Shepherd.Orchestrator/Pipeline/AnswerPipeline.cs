@@ -5,6 +5,7 @@ using Shepherd.Core.Errors;
 using Shepherd.Core.Strategies;
 using Shepherd.Core.Tasks;
 using Shepherd.Core.Cost;
+using Shepherd.Llm;
 using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Grpc;
 using Shepherd.Orchestrator.Strategies;
@@ -68,9 +69,9 @@ public sealed partial class AnswerPipeline(
             throw new InvalidRequestException("task_context", "contains an unpaired surrogate");
         }
 
-        var strategy = AnswerMapper.ToKind(request.Strategy)
+        var strategy = ProtoNames.ToKind(request.Strategy)
             ?? throw new InvalidRequestException("strategy", $"unknown strategy {(int)request.Strategy}; use one of {string.Join(", ", StrategyNames.Wire)}");
-        var kind = AnswerMapper.ToTaskName(request.Task) ?? throw new InvalidRequestException("task", $"unknown task kind {(int)request.Task}");
+        var kind = ProtoNames.ToTaskName(request.Task) ?? throw new InvalidRequestException("task", $"unknown task kind {(int)request.Task}");
 
         var preset = TaskPresets.For(kind);
         if (request.HasAlpha && (!double.IsFinite(request.Alpha) || request.Alpha is < 0 or > 1))

@@ -1,13 +1,14 @@
 using Shepherd.Core.Cost;
 using Shepherd.Core.Strategies;
+using Shepherd.Llm;
 using Shepherd.Llm.Storage;
 
 namespace Shepherd.Orchestrator.Pipeline;
 
 /// <summary>
 /// The one place an answer's step results become its path, stage latencies, degradations, decision trace, usage,
-/// cost and SLM ledger rows (the paid LLM path books its own rows as it pays, for labelling as for answers).
-/// Owned by one answer and written only by its executor.
+/// cost and ledger rows. Each model call's row is committed as soon as its result arrives, before the next step, so
+/// a paid call stays in the ledger when the answer later fails. Owned by one answer and written only by its executor.
 /// </summary>
 public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelPrice slmPrice, TimeProvider time)
 {
@@ -21,6 +22,9 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
     private bool _standIn;
 
     public CostBreakdown Cost { get; private set; } = CostBreakdown.Zero;
+
+    /// <summary>Who this answer's ledger rows are booked to.</summary>
+    private LedgerTag Tag { get; } = new(context.RequestId, context.ApiKeyId, context.StrategyName);
 
     /// <summary>What the caller's budget still allows, or null without a budget.</summary>
     public double? RemainingBudgetUsd => context.BudgetUsd is { } budget ? budget - Cost.TotalUsd : null;
@@ -39,7 +43,7 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
         AddUsage(result.Model, "slm", result.PromptTokens, generated, billed: true, standIn: false);
         Cost = Cost.Add(cost);
         await ledger.RecordAsync(
-            new LedgerEntry(time.GetUtcNow(), context.RequestId, context.ApiKeyId, context.StrategyName, "slm", result.Model, result.PromptTokens, generated, cost.TotalUsd, Cached: false, StandIn: false),
+            new LedgerEntry(time.GetUtcNow(), Tag.RequestId, Tag.ApiKeyId, Tag.Strategy, "slm", result.Model, result.PromptTokens, generated, cost.TotalUsd, Cached: false, StandIn: false),
             CancellationToken.None);
     }
 
@@ -65,9 +69,10 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
         QueryLength = p.QueryLength,
     };
 
-    public void Llm(LlmResult result, bool hint)
+    public async Task LlmAsync(LlmCharge result, bool hint)
     {
         var completion = result.Completion;
+        await ledger.RecordAsync(result.ToLedgerEntry(time.GetUtcNow(), Tag), CancellationToken.None);
         _standIn |= result.StandIn;
         Cost = Cost.Add(result.Cost);
         if (completion.Cached)

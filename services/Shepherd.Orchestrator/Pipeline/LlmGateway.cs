@@ -5,8 +5,8 @@ using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 namespace Shepherd.Orchestrator.Pipeline;
 
 /// <summary>
-/// The LLM as one Answer sees it: <see cref="PaidLlm"/> booked to the answer, within its remaining budget and the
-/// caller's deadline. <see cref="Endpoint"/> says which service answers, so the live executor can leave a stand-in
+/// The LLM as one Answer sees it: <see cref="PaidLlm"/> within the answer's remaining budget and the caller's
+/// deadline; the answer's recorder books what it returns. <see cref="Endpoint"/> says which service answers, so the live executor can leave a stand-in
 /// that is the slm-service alone after that service refused the request for load.
 /// </summary>
 public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options, IOptions<OrchestratorOptions> orchestrator)
@@ -20,18 +20,13 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options, IOptio
         : options.Value.StandInAddress);
 
     /// <summary>The first n tokens of the LLM's answer (max_completion_tokens = n).</summary>
-    public Task<LlmResult> HintAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
+    public Task<LlmCharge> HintAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
         CompleteAsync(context, messages, tokens, remainingBudgetUsd, cancellationToken);
 
     /// <summary>The LLM's full answer (up to Llm:MaxAnswerTokens).</summary>
-    public Task<LlmResult> AnswerAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
+    public Task<LlmCharge> AnswerAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
         CompleteAsync(context, messages, options.Value.MaxAnswerTokens, remainingBudgetUsd, cancellationToken);
 
-    private async Task<LlmResult> CompleteAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken)
-    {
-        var (completion, cost, list) = await llm.CompleteAsync(
-            messages, tokens, new LedgerTag(context.RequestId, context.ApiKeyId, context.StrategyName), remainingBudgetUsd, allowCut: true, cancellationToken,
-            context.CallerDeadline);
-        return new LlmResult(completion, cost, list, llm.Model, llm.IsStandIn);
-    }
+    private Task<LlmCharge> CompleteAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
+        llm.CompleteAsync(messages, tokens, remainingBudgetUsd, allowCut: true, cancellationToken, context.CallerDeadline, context.ApiKeyId);
 }

@@ -14,6 +14,3 @@ public sealed record SlmResult(string Model, int PromptTokens, IReadOnlyList<Slm
 
 /// <summary>What the policy-service predicted and decided under the α and η it applied.</summary>
 public sealed record PolicyResult(double PHint, double RawSize, string BundleId, double Alpha, int EtaHint, int HintTokens, bool RouteToLlm, int QueryLength);
-
-/// <summary>What an LLM call gave: the completion, what it cost (zero when cached) and its list price.</summary>
-public sealed record LlmResult(LlmCompletion Completion, CostBreakdown Cost, double ListUsd, string Model, bool StandIn);

@@ -142,13 +142,13 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
                 case StepKind.Hint:
                     recorder.LlmAsked(llm.IsStandIn);
                     var bought = await llm.HintAsync(context, context.Messages(), step.HintTokens, recorder.RemainingBudgetUsd, cancellationToken);
-                    recorder.Llm(bought, hint: true);
+                    await recorder.LlmAsync(bought, hint: true);
                     hint = bought.Completion.Text;
                     return StepResult.Ok;
                 case StepKind.LlmAnswer:
                     recorder.LlmAsked(llm.IsStandIn);
                     var answer = await llm.AnswerAsync(context, context.Messages(), recorder.RemainingBudgetUsd, cancellationToken);
-                    recorder.Llm(answer, hint: false);
+                    await recorder.LlmAsync(answer, hint: false);
                     llmAnswer = answer.Completion.Text;
                     return StepResult.Ok;
                 case StepKind.SlmAnswer or StepKind.SlmWithHint:

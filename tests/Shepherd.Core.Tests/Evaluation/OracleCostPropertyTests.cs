@@ -1,6 +1,7 @@
 using Shepherd.Core.Cost;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Policy;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Tests.Evaluation;
 
@@ -17,9 +18,9 @@ public sealed class OracleCostPropertyTests
     {
         var evaluator = new ReplayEvaluator(Population(seed, 300));
 
-        var shepherd = evaluator.EvaluateQueries(new ReplayPoint(ReplayStrategy.Oracle));
-        var route = evaluator.EvaluateQueries(new ReplayPoint(ReplayStrategy.OracleRoute));
-        var cascade = evaluator.EvaluateQueries(new ReplayPoint(ReplayStrategy.OracleCascade));
+        var shepherd = evaluator.EvaluateQueries(new ReplayPoint(StrategyKind.Oracle));
+        var route = evaluator.EvaluateQueries(new ReplayPoint(StrategyKind.OracleRoute));
+        var cascade = evaluator.EvaluateQueries(new ReplayPoint(StrategyKind.OracleCascade));
 
         for (var i = 0; i < shepherd.Count; i++)
         {
@@ -36,8 +37,8 @@ public sealed class OracleCostPropertyTests
     {
         var evaluator = new ReplayEvaluator(Population(seed, 200), new ReplayOptions { SlmPrice = new ModelPrice(0.05, 0.08) });
 
-        var route = evaluator.EvaluateQueries(new ReplayPoint(ReplayStrategy.OracleRoute));
-        var cascade = evaluator.EvaluateQueries(new ReplayPoint(ReplayStrategy.OracleCascade));
+        var route = evaluator.EvaluateQueries(new ReplayPoint(StrategyKind.OracleRoute));
+        var cascade = evaluator.EvaluateQueries(new ReplayPoint(StrategyKind.OracleCascade));
 
         Assert.All(route.Zip(cascade), pair => Assert.True(pair.First.Cost <= pair.Second.Cost));
     }
@@ -48,7 +49,7 @@ public sealed class OracleCostPropertyTests
         var records = Population(11, 200);
         var evaluator = new ReplayEvaluator(records);
 
-        var shepherd = evaluator.EvaluateQueries(new ReplayPoint(ReplayStrategy.Oracle));
+        var shepherd = evaluator.EvaluateQueries(new ReplayPoint(StrategyKind.Oracle));
 
         for (var i = 0; i < records.Count; i++)
         {

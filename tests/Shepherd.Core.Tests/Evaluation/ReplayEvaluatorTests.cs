@@ -2,6 +2,7 @@ using Shepherd.Core.Cost;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Policy;
 using static Shepherd.Core.Tests.Evaluation.ReplayLabels;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Tests.Evaluation;
 
@@ -26,24 +27,24 @@ public sealed class ReplayEvaluatorTests
     public static TheoryData<ReplayPoint, double, double> HandComputed => new()
     {
         // LLM: q1 100·in + 50·out; q2 200·in + 100·out; q3 150·in + 80·out.
-        { new(ReplayStrategy.Llm), 98.5e-6 + 197e-6 + 151.7e-6, 3 },
-        { new(ReplayStrategy.Slm), 0, 1 },
+        { new(StrategyKind.Llm), 98.5e-6 + 197e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.Slm), 0, 1 },
         // route α = 0.5: q1 to the SLM, q2 and q3 to the LLM.
-        { new(ReplayStrategy.Route, Alpha: 0.5), 197e-6 + 151.7e-6, 3 },
-        { new(ReplayStrategy.Route, Alpha: 0.95), 0, 1 },
+        { new(StrategyKind.Route, Alpha: 0.5), 197e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.Route, Alpha: 0.95), 0, 1 },
         // cascade-abc: k = 3 escalates q2 and q3; k = 2 keeps q3's wrong majority.
-        { new(ReplayStrategy.CascadeAbc, Agree: 3), 197e-6 + 151.7e-6, 3 },
-        { new(ReplayStrategy.CascadeAbc, Agree: 2), 197e-6, 2 },
+        { new(StrategyKind.CascadeAbc, Agree: 3), 197e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.CascadeAbc, Agree: 2), 197e-6, 2 },
         // proactive α = 0.5, η = 64: q1 alone; q2 a 25-token hint (200·in + 25·out, the n_p = 20 level passes); q3 n = 128 > η → LLM.
-        { new(ReplayStrategy.Proactive, Alpha: 0.5, EtaHint: 64), 137.75e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.Proactive, Alpha: 0.5, EtaHint: 64), 137.75e-6 + 151.7e-6, 3 },
         // η = 20: q2's n = 25 routes to the LLM too.
-        { new(ReplayStrategy.Proactive, Alpha: 0.5, EtaHint: 20), 197e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.Proactive, Alpha: 0.5, EtaHint: 20), 197e-6 + 151.7e-6, 3 },
         // reactive k = 3: q1 by consensus; q2 a 15-token hint (the n_p = 10 level: fails), q3 a 40-token hint (fails).
-        { new(ReplayStrategy.Reactive, Alpha: 0.5, EtaHint: 64, Agree: 3), (118e-6 + 11.85e-6) + (88.5e-6 + 31.6e-6), 1 },
+        { new(StrategyKind.Reactive, Alpha: 0.5, EtaHint: 64, Agree: 3), (118e-6 + 11.85e-6) + (88.5e-6 + 31.6e-6), 1 },
         // oracle: q1 free, q2 exactly n* = 20 (200·in + 20·out), q3 the LLM's answer.
-        { new(ReplayStrategy.Oracle), 133.8e-6 + 151.7e-6, 3 },
-        { new(ReplayStrategy.OracleRoute), 197e-6 + 151.7e-6, 3 },
-        { new(ReplayStrategy.OracleCascade), 197e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.Oracle), 133.8e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.OracleRoute), 197e-6 + 151.7e-6, 3 },
+        { new(StrategyKind.OracleCascade), 197e-6 + 151.7e-6, 3 },
     };
 
     [Theory]
@@ -61,7 +62,7 @@ public sealed class ReplayEvaluatorTests
     public void ScorerCascadeRatesTheSlmAnswerByTheReactiveHead()
     {
         // confidence = 1 − P: q1 0.9, q2 0.3, q3 0.05; θ = 0.5 keeps q1 and escalates the others.
-        var result = Evaluator().Evaluate(new ReplayPoint(ReplayStrategy.CascadeScorer, Threshold: 0.5));
+        var result = Evaluator().Evaluate(new ReplayPoint(StrategyKind.CascadeScorer, Threshold: 0.5));
 
         Assert.Equal(197e-6 + 151.7e-6, result.CostUsd, tolerance: 1e-12);
         Assert.Equal((1, 0, 2), (result.SlmAnswers, result.Hinted, result.LlmAnswers));
@@ -74,7 +75,7 @@ public sealed class ReplayEvaluatorTests
         var evaluator = new ReplayEvaluator(records);
 
         // exp(−0.1) = 0.90 keeps a; exp(−3) = 0.05 escalates b.
-        var result = evaluator.Evaluate(new ReplayPoint(ReplayStrategy.CascadeScorer, Threshold: 0.5));
+        var result = evaluator.Evaluate(new ReplayPoint(StrategyKind.CascadeScorer, Threshold: 0.5));
 
         Assert.Equal((1, 1), (result.SlmAnswers, result.LlmAnswers));
     }
@@ -87,16 +88,16 @@ public sealed class ReplayEvaluatorTests
         var options = new ReplayOptions { SlmPrice = new ModelPrice(0.1, 0.2) };
         var evaluator = new ReplayEvaluator([record], options, Scores(PolicyMode.Proactive, 128, ("q2", Score(0.8, 25))), Scores(PolicyMode.Reactive, 128, ("q2", Score(0.7, 15))));
 
-        Assert.Equal(11e-6, evaluator.Evaluate(new(ReplayStrategy.Slm)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(11e-6, evaluator.Evaluate(new(StrategyKind.Slm)).CostUsd, tolerance: 1e-12);
         // 200·in + 25·out + (50 + 25)·0.1e-6 + 30·0.2e-6
-        Assert.Equal(137.75e-6 + 7.5e-6 + 6e-6, evaluator.Evaluate(new(ReplayStrategy.Proactive, Alpha: 0.5, EtaHint: 64)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(137.75e-6 + 7.5e-6 + 6e-6, evaluator.Evaluate(new(StrategyKind.Proactive, Alpha: 0.5, EtaHint: 64)).CostUsd, tolerance: 1e-12);
         // K = 3 samples: the prompt once, three answers; then the LLM.
-        Assert.Equal(5e-6 + 18e-6 + 197e-6, evaluator.Evaluate(new(ReplayStrategy.CascadeAbc, Agree: 3)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(5e-6 + 18e-6 + 197e-6, evaluator.Evaluate(new(StrategyKind.CascadeAbc, Agree: 3)).CostUsd, tolerance: 1e-12);
         // samples, then a 15-token hint and one SLM answer.
-        Assert.Equal(23e-6 + 118e-6 + 11.85e-6 + 6.5e-6 + 6e-6, evaluator.Evaluate(new(ReplayStrategy.Reactive, Alpha: 0.5, EtaHint: 64, Agree: 3)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(23e-6 + 118e-6 + 11.85e-6 + 6.5e-6 + 6e-6, evaluator.Evaluate(new(StrategyKind.Reactive, Alpha: 0.5, EtaHint: 64, Agree: 3)).CostUsd, tolerance: 1e-12);
         // oracle cascading pays the SLM answer before the LLM's; oracle routing does not.
-        Assert.Equal(11e-6 + 197e-6, evaluator.Evaluate(new(ReplayStrategy.OracleCascade)).CostUsd, tolerance: 1e-12);
-        Assert.Equal(197e-6, evaluator.Evaluate(new(ReplayStrategy.OracleRoute)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(11e-6 + 197e-6, evaluator.Evaluate(new(StrategyKind.OracleCascade)).CostUsd, tolerance: 1e-12);
+        Assert.Equal(197e-6, evaluator.Evaluate(new(StrategyKind.OracleRoute)).CostUsd, tolerance: 1e-12);
     }
 
     [Theory]
@@ -153,7 +154,7 @@ public sealed class ReplayEvaluatorTests
             var record = Record("x", 10, 200, passFrom: 40);
             var evaluator = new ReplayEvaluator([record], null, Scores(PolicyMode.Proactive, 150, ("x", new PolicyScore(p, raw))));
 
-            var result = evaluator.Evaluate(new ReplayPoint(ReplayStrategy.Proactive, Alpha: alpha, EtaHint: eta));
+            var result = evaluator.Evaluate(new ReplayPoint(StrategyKind.Proactive, Alpha: alpha, EtaHint: eta));
             var decision = PolicyDecisionRule.Decide(p, raw, alpha, eta, 150);
 
             var expected = decision.RouteToLlm ? (0, 0, 1) : decision.HintTokens == 0 ? (1, 0, 0) : (0, 1, 0);
@@ -179,10 +180,10 @@ public sealed class ReplayEvaluatorTests
     {
         var evaluator = new ReplayEvaluator(Records);
 
-        Assert.False(evaluator.CanRun(ReplayStrategy.Proactive, out var reason));
+        Assert.False(evaluator.CanRun(StrategyKind.Proactive, out var reason));
         Assert.Contains("proactive", reason, StringComparison.Ordinal);
-        Assert.Throws<InvalidOperationException>(() => evaluator.Evaluate(new ReplayPoint(ReplayStrategy.Reactive, Agree: 3)));
-        Assert.True(evaluator.CanRun(ReplayStrategy.CascadeAbc, out _));
+        Assert.Throws<InvalidOperationException>(() => evaluator.Evaluate(new ReplayPoint(StrategyKind.Reactive, Agree: 3)));
+        Assert.True(evaluator.CanRun(StrategyKind.CascadeAbc, out _));
     }
 
     [Fact]
@@ -194,8 +195,8 @@ public sealed class ReplayEvaluatorTests
             Levels = [new() { Percent = 0, HintTokens = 0, Passed = false, PassRate = 3 / 7.0 }, new() { Percent = 20, HintTokens = 20, Passed = true, PassRate = 6 / 7.0 }],
         };
 
-        var majority = new ReplayEvaluator([record], new ReplayOptions { Trials = 7 }).Evaluate(new(ReplayStrategy.Slm));
-        var single = new ReplayEvaluator([record], new ReplayOptions { Trials = 1 }).Evaluate(new(ReplayStrategy.Slm));
+        var majority = new ReplayEvaluator([record], new ReplayOptions { Trials = 7 }).Evaluate(new(StrategyKind.Slm));
+        var single = new ReplayEvaluator([record], new ReplayOptions { Trials = 1 }).Evaluate(new(StrategyKind.Slm));
 
         Assert.Equal(0, majority.Correct);
         Assert.Equal(3 / 7.0, single.Correct, tolerance: 1e-12);

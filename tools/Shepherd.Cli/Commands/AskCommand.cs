@@ -6,6 +6,7 @@ using Grpc.Net.Client;
 using Shepherd.Cli.Hosting;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Strategies;
+using Shepherd.Llm;
 using Spectre.Console;
 
 namespace Shepherd.Cli.Commands;
@@ -41,14 +42,7 @@ public static class AskCommand
             var request = new AnswerRequest
             {
                 Query = parse.GetRequiredValue(query),
-                Task = parse.GetValue(task) switch
-                {
-                    "gsm8k" => TaskKind.Gsm8K,
-                    "cnk12" => TaskKind.Cnk12,
-                    "humaneval" => TaskKind.Humaneval,
-                    "mbpp" => TaskKind.Mbpp,
-                    _ => TaskKind.Generic,
-                },
+                Task = ProtoNames.ToProto(parse.GetValue(task)!),
                 Strategy = Parse(parse.GetValue(strategy)!),
             };
             if (parse.GetValue(alpha) is { } a)
@@ -117,7 +111,7 @@ public static class AskCommand
         return command;
     }
 
-    private static Strategy Parse(string name) => Evaluation.LiveRunner.ToProto(StrategyNames.Parse(name));
+    private static Strategy Parse(string name) => ProtoNames.ToProto(StrategyNames.Parse(name));
 
     private static async Task<bool> ReachableAsync(Uri address, CancellationToken ct)
     {

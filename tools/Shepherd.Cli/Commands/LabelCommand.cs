@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Grpc.Net.Client;
-using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Shepherd.Cli.Hosting;
 using Shepherd.Cli.Labelling;
 using Shepherd.Contracts.V1;
@@ -95,26 +95,9 @@ public static class LabelCommand
                 slmAddress = started.Address;
             }
 
-            using var channel = GrpcChannel.ForAddress(slmAddress);
-            var slmClient = new SlmService.SlmServiceClient(channel);
-            var llmOptions = new LlmOptions { MaxAnswerTokens = s.MaxAnswerTokens };
-            if (s.LlmBaseUrl is { } url)
-            {
-                llmOptions.BaseUrl = url;
-            }
-
-            if (s.LlmModel is { } m)
-            {
-                llmOptions.Model = m;
-            }
-
-            if (s.LlmKeyFile is { } keyFile)
-            {
-                llmOptions.ApiKeyFile = keyFile;
-                llmOptions.ApiKeyVariable = "SHEPHERD_LABEL_UNUSED_KEY_VARIABLE";
-            }
-
-            var paid = PaidLlmFactory.Create(llmOptions, new StorageOptions { SqlitePath = s.Database }, slmClient, NullLoggerFactory.Instance);
+            await using var llm = LabelLlm.Build(slmAddress, LabelLlm.Settings(s.Database, s.MaxAnswerTokens, s.LlmBaseUrl, s.LlmModel, s.LlmKeyFile));
+            var paid = llm.GetRequiredService<PaidLlm>();
+            var llmOptions = llm.GetRequiredService<IOptions<LlmOptions>>().Value;
             if (paid.IsStandIn && interactive)
             {
                 AnsiConsole.MarkupLine("[yellow]No LLM key: the LLM is the local llama.cpp stand-in; these labels and their costs mean nothing.[/]");
@@ -122,7 +105,7 @@ public static class LabelCommand
 
             var task = TaskRegistry.Shared.Get(s.Dataset);
             var labeller = new Labeller(
-                new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, s.Ladder, s.SlmMaxTokens),
+                new ServiceLabelModels(paid, llm.GetRequiredService<ILedger>(), llm.GetRequiredService<TokenCutter>(), llm.GetRequiredService<SlmService.SlmServiceClient>(), s.Ladder, s.SlmMaxTokens),
                 new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
             {
                 MaxUsd = s.MaxUsd,
@@ -165,7 +148,7 @@ public static class LabelCommand
                 return null;
             }
 
-            Summarise(stats!, s, PaidLlmFactory.Prices(llmOptions), llmOptions.Model);
+            Summarise(stats!, s, llm.GetRequiredService<Core.Cost.PriceTable>(), llmOptions.Model);
             return stats;
         }
         finally

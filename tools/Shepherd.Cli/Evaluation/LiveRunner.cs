@@ -6,6 +6,7 @@ using Shepherd.Core.Configuration;
 using Shepherd.Core.Datasets;
 using Shepherd.Core.Evaluation;
 using Shepherd.Core.Strategies;
+using Shepherd.Llm;
 using Shepherd.Core.Tasks;
 using Shepherd.Reports;
 using Spectre.Console;
@@ -95,21 +96,11 @@ public static class LiveRunner
     public static AnswerRequest Request(string dataset, string strategy, TaskItem item) => new()
     {
         Query = item.Query,
-        Task = dataset switch
-        {
-            "gsm8k" => TaskKind.Gsm8K,
-            "cnk12" => TaskKind.Cnk12,
-            "humaneval" => TaskKind.Humaneval,
-            "mbpp" => TaskKind.Mbpp,
-            _ => TaskKind.Generic,
-        },
-        Strategy = ToProto(StrategyNames.Parse(strategy)),
+        Task = ProtoNames.ToProto(dataset),
+        Strategy = ProtoNames.ToProto(StrategyNames.Parse(strategy)),
         TaskContext = string.Join('\n', item.Tests),
         RequestId = $"eval/{strategy}/{item.Id}/{Guid.NewGuid():N}",
     };
-
-    /// <summary>The wire enum of a strategy (its numbers follow <see cref="StrategyKind"/>'s).</summary>
-    public static Strategy ToProto(StrategyKind strategy) => (Strategy)(int)strategy;
 
     public static string AnsweredBy(AnswerResponse response) =>
         response.Path.Count > 0 && response.Path[^1] == "llm.answer" ? "llm"

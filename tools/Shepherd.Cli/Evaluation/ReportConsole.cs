@@ -1,6 +1,7 @@
 using System.Globalization;
 using Shepherd.Core.Evaluation;
 using Spectre.Console;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Cli.Evaluation;
 
@@ -42,7 +43,7 @@ public static class ReportConsole
             table.AddRow(
                 F(p.Point.Alpha, "0.###"),
                 p.Point.EtaHint.ToString(CultureInfo.InvariantCulture),
-                p.Point.Strategy == ReplayStrategy.Reactive ? p.Point.Agree.ToString(CultureInfo.InvariantCulture) : "–",
+                p.Point.Strategy == StrategyKind.Reactive ? p.Point.Agree.ToString(CultureInfo.InvariantCulture) : "–",
                 F(p.CostPer1kUsd, "F4"),
                 F(p.AccuracyPercent, "F1"),
                 $"{p.SlmAnswers} / {p.Hinted} / {p.LlmAnswers}",

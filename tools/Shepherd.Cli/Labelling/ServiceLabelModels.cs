@@ -1,24 +1,27 @@
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Labelling;
 using Shepherd.Llm;
+using Shepherd.Llm.Storage;
 using CoreChatMessage = Shepherd.Core.Tasks.ChatMessage;
 
 namespace Shepherd.Cli.Labelling;
 
 /// <summary>
-/// Labelling's models: the LLM through <see cref="PaidLlm"/> (hint cache + ledger, so a resumed run pays nothing
-/// twice) and the SLM through the slm-service. In <see cref="LadderMode.Calls"/> mode no cached answer is cut to a
+/// Labelling's models: the LLM through <see cref="PaidLlm"/> (the hint cache, so a resumed run pays nothing twice;
+/// each call's row is committed to the ledger before its answer is used) and the SLM through the slm-service. In <see cref="LadderMode.Calls"/> mode no cached answer is cut to a
 /// shorter one, so every level is a call of its own, as in the paper.
 /// </summary>
-public sealed class ServiceLabelModels(PaidLlm llm, TokenCutter llmTokenizer, SlmService.SlmServiceClient slm, LadderMode ladder, int slmMaxTokens) : ILabelModels
+public sealed class ServiceLabelModels(PaidLlm llm, ILedger ledger, TokenCutter llmTokenizer, SlmService.SlmServiceClient slm, LadderMode ladder, int slmMaxTokens) : ILabelModels
 {
     private static readonly LedgerTag Tag = new("label", "label", "label");
 
     public async Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
     {
         var tag = Tag with { RequestId = "label/" + PaidLlm.PromptHash(llm.Model, messages)[..16] + "/" + maxTokens };
-        var (completion, cost, _) = await llm.CompleteAsync(messages, maxTokens, tag, remainingBudgetUsd: null, allowCut: ladder == LadderMode.Prefix, cancellationToken);
-        return new LabelLlmAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Cached, cost.TotalUsd);
+        var charge = await llm.CompleteAsync(messages, maxTokens, remainingBudgetUsd: null, allowCut: ladder == LadderMode.Prefix, cancellationToken);
+        await ledger.RecordAsync(charge.ToLedgerEntry(DateTimeOffset.UtcNow, tag), CancellationToken.None);
+        var completion = charge.Completion;
+        return new LabelLlmAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Cached, charge.Cost.TotalUsd);
     }
 
     public double WorstCaseUsd(IReadOnlyList<CoreChatMessage> messages, int maxTokens) => llm.WorstCaseUsd(messages, maxTokens);
