@@ -19,6 +19,8 @@ public static class EdgeApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // Metrics only on the metrics listener (Metrics:Url): the public listener has no /metrics route to proxy or serve.
+        app.UseMetricsEndpoint();
         app.UseMiddleware<ApiKeyMiddleware>();
         // The edge's own health, local and open. Not MapDefaultEndpoints: its MalformedMessageMiddleware buffers
         // and parses every Shepherd request body, which here would repeat the upstream's own check, copy each

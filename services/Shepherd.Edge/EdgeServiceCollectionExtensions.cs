@@ -12,6 +12,7 @@ public static class EdgeServiceCollectionExtensions
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyStore>();
+        builder.Services.AddSingleton<EdgeMetrics>();
 
         // Each destination's host name is resolved to every address behind it (a compose alias or a headless
         // Service with N orchestrator replicas) and each address becomes a destination of its own, health-checked

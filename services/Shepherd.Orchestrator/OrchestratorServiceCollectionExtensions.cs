@@ -53,6 +53,7 @@ public static class OrchestratorServiceCollectionExtensions
 
         services.AddSingleton<LiveExecutor>();
         services.AddSingleton<AnswerPipeline>();
+        services.AddSingleton<AnswerMetrics>();
         services.AddHostedService<StartupReport>();
         return builder;
     }

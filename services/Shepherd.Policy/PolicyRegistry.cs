@@ -14,7 +14,7 @@ public sealed record LoadedPolicy(PolicyPredictor Predictor, PredictionBatcher B
 /// The bundles this service answers for, one per mode, loaded once at start-up. A bundle that cannot be
 /// loaded stops the start with its path in the message.
 /// </summary>
-public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogger<PolicyRegistry> logger) : IHostedService, IAsyncDisposable
+public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogger<PolicyRegistry> logger, PolicyMetrics? metrics = null) : IHostedService, IAsyncDisposable
 {
     private readonly Dictionary<PolicyMode, LoadedPolicy> _policies = [];
 
@@ -59,7 +59,7 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
             }
 
             var batcher = new PredictionBatcher(
-                predictor, settings.MaxBatchSize, TimeSpan.FromMilliseconds(settings.MaxWaitMs), settings.QueueCapacity, logger);
+                predictor, settings.MaxBatchSize, TimeSpan.FromMilliseconds(settings.MaxWaitMs), settings.QueueCapacity, logger, metrics);
             _policies[predictor.Mode] = new LoadedPolicy(predictor, batcher);
             PolicyLog.BundleLoaded(
                 logger, predictor.BundleId, predictor.Mode.ToWire(), predictor.Manifest.Encoder.Name, path,

@@ -8,7 +8,7 @@ namespace Shepherd.Edge.Auth;
 /// API keys and per-key rate limits for proxied routes. The edge's own endpoints (health, /alive) are not YARP
 /// routes and pass untouched. A forwarded request carries the authenticated key id and never the key itself.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, ILogger<ApiKeyMiddleware> logger)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, EdgeMetrics metrics, ILogger<ApiKeyMiddleware> logger)
 {
     /// <summary>Set by the edge only: whatever a client sends under this name is dropped.</summary>
     public const string KeyIdHeader = "x-shepherd-api-key-id";
@@ -37,6 +37,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         headers.Remove(AuthorizationHeader);
         headers.Remove(ApiKeyHeader);
         var path = context.Request.Path.Value ?? "";
+        var routeId = route.Config.RouteId;
 
         var access = RouteAccessMetadata.Of(route.Config);
         if (access == RouteAccess.Public)
@@ -45,15 +46,18 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
             if (!publicLease.IsAcquired)
             {
                 EdgeLog.PublicRateLimited(logger, path);
+                metrics.Refused("rate", routeId, EdgeMetrics.PublicCaller);
                 return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, "rate limit exceeded");
             }
 
+            metrics.Forwarded(routeId, EdgeMetrics.PublicCaller);
             return next(context);
         }
 
         if (presented.Length == 0)
         {
             EdgeLog.MissingKey(logger, path);
+            metrics.Refused("auth", routeId, EdgeMetrics.NoKey);
             return GrpcStatusResponse.WriteAsync(
                 context, StatusCode.Unauthenticated, "API key required: send 'authorization: Bearer <key>' or 'x-api-key: <key>'");
         }
@@ -62,12 +66,14 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         if (key is null)
         {
             EdgeLog.UnknownKey(logger, path);
+            metrics.Refused("auth", routeId, EdgeMetrics.UnknownKey);
             return GrpcStatusResponse.WriteAsync(context, StatusCode.Unauthenticated, "invalid API key");
         }
 
         if (access == RouteAccess.Admin && !key.Admin)
         {
             EdgeLog.NotAdmin(logger, path, key.Id);
+            metrics.Refused("permission", routeId, key.Id);
             return GrpcStatusResponse.WriteAsync(context, StatusCode.PermissionDenied, "this API key may not call admin services");
         }
 
@@ -75,6 +81,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         if (!lease.IsAcquired)
         {
             EdgeLog.RateLimited(logger, path, key.Id);
+            metrics.Refused("rate", routeId, key.Id);
             return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, $"rate limit exceeded for API key '{key.Id}'");
         }
 
@@ -84,6 +91,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
             headers[KeyAdminHeader] = "true";
         }
         EdgeLog.Forwarding(logger, path, key.Id);
+        metrics.Forwarded(routeId, key.Id);
         return next(context);
     }
 
