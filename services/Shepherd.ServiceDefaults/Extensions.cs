@@ -73,7 +73,9 @@ public static class Extensions
             .WithTracing(t => t
                 .AddSource($"{TelemetryPrefix}.*")
                 .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation()
+                // A gRPC call is one client span named after its method (the HTTP/2 request under it is not repeated).
+                .AddGrpcClientInstrumentation());
 
         // Export only where a collector is configured; nothing leaves the machine by default.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
