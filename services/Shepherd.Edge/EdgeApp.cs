@@ -19,6 +19,8 @@ public static class EdgeApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // At start-up, so a missing signing key is said once before the first request, not at it.
+        app.Services.GetRequiredService<IdentityForwarder>();
         // Metrics only on the metrics listener (Metrics:Url): the public listener has no /metrics route to proxy or serve.
         app.UseMetricsEndpoint();
         app.UseMiddleware<ApiKeyMiddleware>();

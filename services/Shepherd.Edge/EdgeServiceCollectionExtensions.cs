@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Shepherd.Edge.Auth;
+using Shepherd.ServiceDefaults.Identity;
 
 namespace Shepherd.Edge;
 
@@ -13,6 +14,8 @@ public static class EdgeServiceCollectionExtensions
         builder.Services.AddSingleton<IValidateOptions<EdgeOptions>, EdgeOptionsValidator>();
         builder.Services.AddSingleton<ApiKeyStore>();
         builder.Services.AddSingleton<EdgeMetrics>();
+        builder.Services.AddIdentitySigning();
+        builder.Services.AddSingleton<IdentityForwarder>();
 
         // Each destination's host name is resolved to every address behind it (a compose alias or a headless
         // Service with N orchestrator replicas) and each address becomes a destination of its own, health-checked

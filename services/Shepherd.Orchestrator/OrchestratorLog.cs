@@ -16,4 +16,7 @@ internal static partial class OrchestratorLog
 
     [LoggerMessage(EventId = 3005, Level = LogLevel.Warning, Message = "Hint cache: dropped {Entries} entries of the old format, which did not record whether the stand-in or the real LLM wrote them")]
     public static partial void DiscardedLegacyHintCache(ILogger logger, long entries);
+
+    [LoggerMessage(EventId = 3006, Level = LogLevel.Warning, Message = "Refused {Method}: {Reason}")]
+    public static partial void IdentityRefused(ILogger logger, string method, string reason);
 }

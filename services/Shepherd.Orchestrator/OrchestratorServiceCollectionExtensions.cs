@@ -10,6 +10,7 @@ using Shepherd.Llm;
 using Shepherd.Orchestrator.Pipeline;
 using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Strategies;
+using Shepherd.ServiceDefaults.Identity;
 
 namespace Shepherd.Orchestrator;
 
@@ -54,6 +55,8 @@ public static class OrchestratorServiceCollectionExtensions
         services.AddSingleton<LiveExecutor>();
         services.AddSingleton<AnswerPipeline>();
         services.AddSingleton<AnswerMetrics>();
+        services.AddIdentitySigning();
+        services.AddSingleton<Grpc.CallerIdentity>();
         services.AddHostedService<StartupReport>();
         return builder;
     }

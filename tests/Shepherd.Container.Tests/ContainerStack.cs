@@ -17,6 +17,9 @@ namespace Shepherd.Container.Tests;
 /// </summary>
 public sealed class ContainerStack : IAsyncLifetime
 {
+    // The edge signs the key id it forwards; the orchestrator verifies it (a fresh secret per stack).
+    private readonly string _identityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
     public const int SlmReplicas = 2;
     public const int DnsRefreshSeconds = 2;
     public const string ApiKey = "container-test-admin-key";
@@ -78,6 +81,7 @@ public sealed class ContainerStack : IAsyncLifetime
             .WithEnvironment("Orchestrator__SlmMaxTokens", "16")
             .WithEnvironment("Orchestrator__DnsRefreshSeconds", DnsRefreshSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("Storage__PostgresConnectionString", "Host=postgres;Username=shepherd;Password=shepherd;Database=shepherd")
+            .WithEnvironment("Identity__SigningKey", _identityKey)
             .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Application started")));
 
         var edge = await StartAsync(new ContainerBuilder(ContainerEngine.ImageName("edge"))
@@ -89,6 +93,7 @@ public sealed class ContainerStack : IAsyncLifetime
             .WithEnvironment("Edge__ApiKeys__0__Id", ApiKeyId)
             .WithEnvironment("Edge__ApiKeys__0__Sha256", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey))))
             .WithEnvironment("Edge__ApiKeys__0__Admin", "true")
+            .WithEnvironment("Identity__SigningKey", _identityKey)
             .WithEnvironment("Edge__ApiKeys__0__PermitsPerSecond", "1000")
             .WithEnvironment("Edge__ApiKeys__0__Burst", "1000")
             .WithPortBinding(8080, assignRandomHostPort: true)

@@ -55,6 +55,9 @@ public sealed class EndToEndStack : IAsyncLifetime
     public static readonly TestKey Tight = new("tight", "shk_e2e_tight_7e6d5c4b3a291807", PermitsPerSecond: 1, Burst: 1);
     public static readonly TestKey Ledger = new("ledger", "shk_e2e_ledger_3c2b1a0f9e8d7c6b");
 
+    // The edge signs the key id it forwards with this; the replicas verify it and refuse calls without one.
+    private static readonly string IdentityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private readonly List<ServiceProcess> _services = [];
@@ -220,11 +223,13 @@ public sealed class EndToEndStack : IAsyncLifetime
                 ["Llm__ApiKeyVariable"] = "SHEPHERD_E2E_UNSET_GROQ_KEY",
                 ["Llm__RetryBaseDelayMs"] = "5",
                 ["Storage__SqlitePath"] = LedgerPath,
+                ["Identity__SigningKey"] = IdentityKey,
             })).ToArray();
         await Task.WhenAll(Replicas.Select(StartReplicaAsync));
 
         var edge = new Dictionary<string, string>(Telemetry("edge"))
         {
+            ["Identity__SigningKey"] = IdentityKey,
             // d1 is named in the edge's appsettings.json (127.0.0.1:5102): it must be overridden, not added to.
             ["ReverseProxy__Clusters__orchestrator__Destinations__d1__Address"] = Replicas[0].Address.ToString(),
             ["ReverseProxy__Clusters__orchestrator__Destinations__d2__Address"] = Replicas[1].Address.ToString(),

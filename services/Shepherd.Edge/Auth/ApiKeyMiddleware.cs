@@ -1,5 +1,6 @@
 using Grpc.Core;
 using Microsoft.Extensions.Primitives;
+using Shepherd.ServiceDefaults.Identity;
 using Yarp.ReverseProxy.Model;
 
 namespace Shepherd.Edge.Auth;
@@ -8,13 +9,13 @@ namespace Shepherd.Edge.Auth;
 /// API keys and per-key rate limits for proxied routes. The edge's own endpoints (health, /alive) are not YARP
 /// routes and pass untouched. A forwarded request carries the authenticated key id and never the key itself.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, EdgeMetrics metrics, ILogger<ApiKeyMiddleware> logger)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, IdentityForwarder identity, EdgeMetrics metrics, ILogger<ApiKeyMiddleware> logger)
 {
-    /// <summary>Set by the edge only: whatever a client sends under this name is dropped.</summary>
-    public const string KeyIdHeader = "x-shepherd-api-key-id";
+    /// <summary>Set by the edge only (signed, <see cref="IdentityForwarder"/>): whatever a client sends under this name is dropped.</summary>
+    public const string KeyIdHeader = SignedIdentity.KeyIdHeader;
 
     /// <summary>"true" when the authenticated key is an admin key (e.g. may read other keys' usage).</summary>
-    public const string KeyAdminHeader = "x-shepherd-api-key-admin";
+    public const string KeyAdminHeader = SignedIdentity.AdminHeader;
 
     public const string ApiKeyHeader = "x-api-key";
 
@@ -32,8 +33,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, E
 
         var headers = context.Request.Headers;
         var presented = PresentedKey(headers);
-        headers.Remove(KeyIdHeader);
-        headers.Remove(KeyAdminHeader);
+        IdentityForwarder.Strip(headers);
         headers.Remove(AuthorizationHeader);
         headers.Remove(ApiKeyHeader);
         var path = context.Request.Path.Value ?? "";
@@ -85,11 +85,7 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, E
             return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, $"rate limit exceeded for API key '{key.Id}'");
         }
 
-        headers[KeyIdHeader] = key.Id;
-        if (key.Admin)
-        {
-            headers[KeyAdminHeader] = "true";
-        }
+        identity.Forward(headers, key.Id, key.Admin);
         EdgeLog.Forwarding(logger, path, key.Id);
         metrics.Forwarded(routeId, key.Id);
         return next(context);
