@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Batching;
 using Shepherd.Policy.Model.Bundle;
+using Shepherd.Policy.Model.Encoding;
 using Shepherd.Policy.Model.Prediction;
 
 namespace Shepherd.Policy;
@@ -20,6 +21,9 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
 
     public PolicyMode DefaultMode { get; private set; }
 
+    /// <summary>Where the encoder actually runs (cpu when cuda was asked for but is absent).</summary>
+    public EncoderExecutionProvider ExecutionProvider { get; private set; }
+
     public IReadOnlyCollection<LoadedPolicy> Policies => _policies.Values;
 
     /// <summary>The bundle for a mode; null means the default.</summary>
@@ -29,7 +33,15 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var predictorOptions = new PolicyPredictorOptions { Encoder = settings.EncoderRuntime() };
+        var encoder = settings.EncoderRuntime();
+        if (encoder.ExecutionProvider == EncoderExecutionProvider.Cuda && EncoderRuntimeOptions.TryCuda(encoder.CudaDeviceId) is { } absent)
+        {
+            PolicyLog.CudaFallback(logger, absent);
+            encoder = encoder with { ExecutionProvider = EncoderExecutionProvider.Cpu };
+        }
+
+        ExecutionProvider = encoder.ExecutionProvider;
+        var predictorOptions = new PolicyPredictorOptions { Encoder = encoder };
         var paths = new[] { settings.BundlePath }.Concat(settings.AdditionalBundlePaths).ToArray();
         for (var i = 0; i < paths.Length; i++)
         {
