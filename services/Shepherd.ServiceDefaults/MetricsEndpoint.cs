@@ -61,6 +61,15 @@ public static class MetricsEndpoint
             return;
         }
 
+        // Endpoints named in configuration (Kestrel:Endpoints, e.g. the edge's TLS listener) replace the URLs, so
+        // the metrics listener joins them there.
+        if (builder.Configuration.GetSection("Kestrel:Endpoints").GetChildren().Any())
+        {
+            builder.Configuration["Kestrel:Endpoints:Metrics:Url"] = options.Url;
+            builder.Configuration["Kestrel:Endpoints:Metrics:Protocols"] = nameof(HttpProtocols.Http1);
+            return;
+        }
+
         var urls = builder.Configuration[WebHostDefaults.ServerUrlsKey];
         if (string.IsNullOrWhiteSpace(urls))
         {
@@ -74,7 +83,7 @@ public static class MetricsEndpoint
             e.Protocols = (e.EndPoint as IPEndPoint)?.Port == port ? HttpProtocols.Http1 : HttpProtocols.Http2));
     }
 
-    /// <summary>Serves the scrape on the metrics listener; put it first, before any middleware that routes or authenticates.</summary>
+    /// <summary>Serves the scrape (and /health, /alive) on the metrics listener; put it first, before any middleware that routes or authenticates.</summary>
     public static WebApplication UseMetricsEndpoint(this WebApplication app)
     {
         var options = app.Services.GetRequiredService<IOptions<MetricsOptions>>().Value;
@@ -82,6 +91,19 @@ public static class MetricsEndpoint
         {
             app.UseOpenTelemetryPrometheusScrapingEndpoint(context =>
                 context.Connection.LocalPort == port && context.Request.Path == options.Path);
+
+            // The metrics listener answers the scrape and the health probes (the kubelet's httpGet where the public
+            // port speaks TLS), nothing else: no gRPC service and no proxied route is reachable through it.
+            app.Use((context, next) =>
+            {
+                if (context.Connection.LocalPort != port || context.Request.Path.Value is "/health" or "/alive")
+                {
+                    return next(context);
+                }
+
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return Task.CompletedTask;
+            });
         }
 
         return app;
