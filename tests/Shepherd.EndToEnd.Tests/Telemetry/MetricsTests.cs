@@ -2,7 +2,9 @@ using System.Net;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Shepherd.Contracts.V1;
+using System.Text.RegularExpressions;
 using Shepherd.TestSupport;
+using Xunit.Abstractions;
 using static Shepherd.EndToEnd.Tests.EndToEndStack;
 
 namespace Shepherd.EndToEnd.Tests.Telemetry;
@@ -12,7 +14,7 @@ namespace Shepherd.EndToEnd.Tests.Telemetry;
 /// and histogram moves by what that answer did, computed here from its response and what the Groq stand-in received.
 /// </summary>
 [Collection(EndToEndCollection.Name)]
-public sealed class MetricsTests(EndToEndStack stack) : IDisposable
+public sealed partial class MetricsTests(EndToEndStack stack, ITestOutputHelper output) : IDisposable
 {
     private const string Question = "Tom has 3 apples and buys 4 more. He doubles them. How many apples does he have?";
     private const string HintPath = "policy.proactive>llm.hint>slm.with_hint";
@@ -68,8 +70,42 @@ public sealed class MetricsTests(EndToEndStack stack) : IDisposable
         Assert.Equal(1, Delta("edge", "shepherd_edge_requests_total", "route=shepherd", $"key_id={Team.Id}"));
         Assert.DoesNotContain(Team.Secret, after["edge"].Text, StringComparison.Ordinal);
 
+        // A budget too small for any LLM call: the SLM answers, degraded for that cause; and a call the edge refuses.
+        var degraded = await stack.Client.AnswerAsync(
+            new AnswerRequest { Query = UniqueQuery(Question), Task = TaskKind.Gsm8K, Strategy = Strategy.Llm, BudgetUsd = 1e-12 }, Team.Headers, deadline: DateTime.UtcNow.AddSeconds(60));
+        await Assert.ThrowsAsync<RpcException>(() => stack.Client.AnswerAsync(new AnswerRequest { Query = "What is 6 * 7?" }).ResponseAsync);
+        var last = await ScrapeAllAsync();
+        Assert.True(degraded.Degraded);
+        Assert.Equal(1, Orchestrators(last, "shepherd_orchestrator_answers_degraded_total", ["strategy=llm", "cause=budget_exhausted"]) - Orchestrators(after, "shepherd_orchestrator_answers_degraded_total", ["strategy=llm", "cause=budget_exhausted"]));
+
+        // The dashboard reads only metrics these processes export.
+        var exported = last.Values.SelectMany(a => a.Samples).Select(x => x.Name).ToHashSet(StringComparer.Ordinal);
+        var dashboard = await File.ReadAllTextAsync(Path.Combine(RepositoryRoot(), "deploy", "grafana", "shepherd-dashboard.json"));
+        var used = DashboardMetric().Matches(dashboard).Select(m => m.Value).Distinct().ToArray();
+        Assert.NotEmpty(used);
+        Assert.All(used, name => Assert.Contains(name, exported));
+
+        output.WriteLine(string.Join('\n', after.Where(a => a.Key.StartsWith("orchestrator", StringComparison.Ordinal))
+            .SelectMany(a => a.Value.Text.Split('\n')).Where(l => l.StartsWith("shepherd_orchestrator_", StringComparison.Ordinal) && !l.Contains("_bucket{", StringComparison.Ordinal) && !l.EndsWith(" 0", StringComparison.Ordinal))));
+
         double Delta(string service, string name, params string[] labels) => after[service].Sum(name, labels) - before[service].Sum(name, labels);
     }
+
+    private static string RepositoryRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "Shepherd.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new DirectoryNotFoundException("Shepherd.sln not found above the test's output directory");
+    }
+
+    [GeneratedRegex(@"shepherd_[a-z_]+")]
+    private static partial Regex DashboardMetric();
 
     [SkippableFact]
     public async Task EdgeCountsRefusalsByReasonAndKeyIdButNeverTheKey()
