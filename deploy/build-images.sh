@@ -9,7 +9,9 @@
 # Environment: CONTAINER_ENGINE (podman|docker; default: podman if installed, else docker), TAG (latest),
 # BASE_IMAGE (default mcr.microsoft.com/dotnet/runtime-deps:10.0; when it cannot be pulled, a local equivalent is
 # built from a debootstrap'd Debian 12: localhost/shepherd/runtime-deps:10.0), SLM_BACKEND (Cpu|Cuda12; Cuda12
-# needs a CUDA 12 runtime BASE_IMAGE and the LLamaSharp.Backend.Cuda12 package).
+# needs a CUDA 12 runtime BASE_IMAGE and the LLamaSharp.Backend.Cuda12 package), POLICY_ONNXRUNTIME (Cpu|Gpu; Gpu
+# builds the policy on Microsoft.ML.OnnxRuntime.Gpu, for a CUDA 12 BASE_IMAGE; Policy__ExecutionProvider=cuda uses it
+# and falls back to CPU, saying so in the log, where CUDA is absent).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -23,6 +25,7 @@ if [ -z "$engine" ]; then
 fi
 tag="${TAG:-latest}"
 slm_backend="${SLM_BACKEND:-Cpu}"
+policy_onnxruntime="${POLICY_ONNXRUNTIME:-Cpu}"
 default_base=mcr.microsoft.com/dotnet/runtime-deps:10.0
 local_debian=localhost/debian:bookworm-min
 local_base=localhost/shepherd/runtime-deps:10.0
@@ -94,7 +97,7 @@ publish() {
   step "publish $project"
   local t=$SECONDS
   dotnet publish "services/$project/$project.csproj" -c Release -r linux-x64 --self-contained \
-    -p:SlmBackend="$slm_backend" -p:DebugType=none -p:SatelliteResourceLanguages=en \
+    -p:SlmBackend="$slm_backend" -p:OnnxRuntimeFlavor="$policy_onnxruntime" -p:DebugType=none -p:SatelliteResourceLanguages=en \
     -v q --nologo -clp:ErrorsOnly -o "$out/$name/app" >&2
   seconds[$name]=$((${seconds[$name]:-0} + SECONDS - t))
 }

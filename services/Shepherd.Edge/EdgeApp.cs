@@ -20,6 +20,11 @@ public static class EdgeApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // At start-up, so a missing signing key is said once before the first request, not at it.
+        app.Services.GetRequiredService<IdentityForwarder>();
+        // Metrics only on the metrics listener (Metrics:Url): the public listener has no /metrics route to proxy or serve.
+        app.UseMetricsEndpoint();
+
         if (app.Configuration[$"{EdgeOptions.Section}:{nameof(EdgeOptions.Http1Url)}"] is { Length: > 0 } http1Url)
         {
             // The server takes --urls / ASPNETCORE_URLS only while its address list is empty: keep them, then add this one.

@@ -21,6 +21,9 @@ internal static partial class EdgeLog
     [LoggerMessage(EventId = 4005, Level = LogLevel.Debug, Message = "Forwarding {Path} for key {KeyId}")]
     public static partial void Forwarding(ILogger logger, string path, string keyId);
 
+    [LoggerMessage(EventId = 4006, Level = LogLevel.Warning, Message = "No Identity:SigningKey (or Identity:SigningKeyFile): key ids are forwarded unsigned, and an orchestrator refuses them with UNAUTHENTICATED")]
+    public static partial void IdentityUnsigned(ILogger logger);
+
     [LoggerMessage(EventId = 4010, Level = LogLevel.Warning, Message = "Connect to {Destination} of cluster {Cluster} failed; retrying on another destination")]
     public static partial void ConnectRetry(ILogger logger, string destination, string cluster);
 

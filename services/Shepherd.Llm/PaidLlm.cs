@@ -41,6 +41,9 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, PriceTable prices,
 
     public string Model => llm.Model;
 
+    /// <summary>The LLM's list price, per the configured table.</summary>
+    public ModelPrice Price => prices.For(llm.Model);
+
     /// <summary>Who writes this LLM's answers (<see cref="ILlmClient.Source"/>).</summary>
     public string Source => llm.Source;
 

@@ -22,4 +22,7 @@ internal static partial class OrchestratorLog
 
     [LoggerMessage(EventId = 3007, Level = LogLevel.Error, Message = "OpenAI API: unexpected failure (id {ErrorId})")]
     public static partial void OpenAiUnhandled(ILogger logger, string errorId, Exception exception);
+
+    [LoggerMessage(EventId = 3008, Level = LogLevel.Warning, Message = "Refused {Method}: {Reason}")]
+    public static partial void IdentityRefused(ILogger logger, string method, string reason);
 }

@@ -11,6 +11,7 @@ using Shepherd.Orchestrator.Grpc;
 using Shepherd.Orchestrator.Pipeline;
 using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Strategies;
+using Shepherd.ServiceDefaults.Identity;
 
 namespace Shepherd.Orchestrator;
 
@@ -57,6 +58,9 @@ public static class OrchestratorServiceCollectionExtensions
 
         services.AddSingleton<LiveExecutor>();
         services.AddSingleton<AnswerPipeline>();
+        services.AddSingleton<AnswerMetrics>();
+        services.AddIdentitySigning();
+        services.AddSingleton<Grpc.CallerIdentity>();
         services.AddHostedService<StartupReport>();
         return builder;
     }

@@ -16,4 +16,7 @@ internal static partial class PolicyLog
 
     [LoggerMessage(EventId = 5, Level = LogLevel.Warning, Message = "Bundle {Path} has mode {Mode}, already served by another bundle; ignoring it")]
     public static partial void DuplicateMode(ILogger logger, string path, string mode);
+
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Policy:ExecutionProvider is cuda but the CUDA execution provider is unavailable ({Reason}); the encoder runs on the CPU")]
+    public static partial void CudaFallback(ILogger logger, string reason);
 }

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Options;
 using Shepherd.Core.Policy;
 using Shepherd.Policy.Batching;
 using Shepherd.Policy.Model.Bundle;
+using Shepherd.Policy.Model.Encoding;
 using Shepherd.Policy.Model.Prediction;
 
 namespace Shepherd.Policy;
@@ -14,11 +15,14 @@ public sealed record LoadedPolicy(PolicyPredictor Predictor, PredictionBatcher B
 /// The bundles this service answers for, one per mode, loaded once at start-up. A bundle that cannot be
 /// loaded stops the start with its path in the message.
 /// </summary>
-public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogger<PolicyRegistry> logger) : IHostedService, IAsyncDisposable
+public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogger<PolicyRegistry> logger, PolicyMetrics? metrics = null) : IHostedService, IAsyncDisposable
 {
     private readonly Dictionary<PolicyMode, LoadedPolicy> _policies = [];
 
     public PolicyMode DefaultMode { get; private set; }
+
+    /// <summary>Where the encoder actually runs (cpu when cuda was asked for but is absent).</summary>
+    public EncoderExecutionProvider ExecutionProvider { get; private set; }
 
     public IReadOnlyCollection<LoadedPolicy> Policies => _policies.Values;
 
@@ -29,7 +33,15 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        var predictorOptions = new PolicyPredictorOptions { Encoder = settings.EncoderRuntime() };
+        var encoder = settings.EncoderRuntime();
+        if (encoder.ExecutionProvider == EncoderExecutionProvider.Cuda && EncoderRuntimeOptions.TryCuda(encoder.CudaDeviceId) is { } absent)
+        {
+            PolicyLog.CudaFallback(logger, absent);
+            encoder = encoder with { ExecutionProvider = EncoderExecutionProvider.Cpu };
+        }
+
+        ExecutionProvider = encoder.ExecutionProvider;
+        var predictorOptions = new PolicyPredictorOptions { Encoder = encoder };
         var paths = new[] { settings.BundlePath }.Concat(settings.AdditionalBundlePaths).ToArray();
         for (var i = 0; i < paths.Length; i++)
         {
@@ -59,7 +71,7 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
             }
 
             var batcher = new PredictionBatcher(
-                predictor, settings.MaxBatchSize, TimeSpan.FromMilliseconds(settings.MaxWaitMs), settings.QueueCapacity, logger);
+                predictor, settings.MaxBatchSize, TimeSpan.FromMilliseconds(settings.MaxWaitMs), settings.QueueCapacity, logger, metrics);
             _policies[predictor.Mode] = new LoadedPolicy(predictor, batcher);
             PolicyLog.BundleLoaded(
                 logger, predictor.BundleId, predictor.Mode.ToWire(), predictor.Manifest.Encoder.Name, path,

@@ -11,6 +11,7 @@ public static class PolicyServiceExtensions
             .BindConfiguration(PolicyServiceOptions.Section)
             .ValidateOnStart();
         builder.Services.AddSingleton<IValidateOptions<PolicyServiceOptions>, PolicyServiceOptionsValidator>();
+        builder.Services.AddSingleton<Batching.PolicyMetrics>();
         builder.Services.AddSingleton<PolicyRegistry>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<PolicyRegistry>());
         builder.Services.AddGrpc();

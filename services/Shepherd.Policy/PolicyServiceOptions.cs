@@ -45,9 +45,19 @@ public sealed class PolicyServiceOptions
     /// <summary>OnnxRuntime's CPU memory arena for the encoder.</summary>
     public bool EncoderMemoryArena { get; set; } = true;
 
+    /// <summary>
+    /// cpu, or cuda (the GPU image, built on Microsoft.ML.OnnxRuntime.Gpu): where CUDA is absent the service logs why
+    /// and runs on the CPU instead of failing to start.
+    /// </summary>
+    public EncoderExecutionProvider ExecutionProvider { get; set; } = EncoderExecutionProvider.Cpu;
+
+    public int CudaDeviceId { get; set; }
+
     /// <summary>The encoder session settings these options describe.</summary>
     public EncoderRuntimeOptions EncoderRuntime() => new()
     {
+        ExecutionProvider = ExecutionProvider,
+        CudaDeviceId = CudaDeviceId,
         IntraOpThreads = EncoderThreads,
         AllowSpinning = EncoderAllowSpinning,
         GraphOptimization = EncoderGraphOptimization,

@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace Shepherd.ServiceDefaults;
@@ -30,6 +31,7 @@ public static class Extensions
         // gRPC over cleartext needs HTTP/2 with prior knowledge (h2c): an Http1AndHttp2 listener without TLS
         // would speak HTTP/1.1 only. Endpoints from --urls / ASPNETCORE_URLS inherit this default.
         builder.WebHost.ConfigureKestrel(k => k.ConfigureEndpointDefaults(e => e.Protocols = HttpProtocols.Http2));
+        MetricsEndpoint.AddMetricsListener(builder);
 
         builder.Services.AddGrpc(o =>
         {
@@ -46,6 +48,7 @@ public static class Extensions
 
     public static WebApplication MapDefaultEndpoints(this WebApplication app)
     {
+        app.UseMetricsEndpoint();
         app.UseMiddleware<MalformedMessageMiddleware>();
         app.MapGrpcReflectionService();
         app.MapGrpcHealthChecksService();
@@ -57,16 +60,22 @@ public static class Extensions
 
     private static void AddOpenTelemetryDefaults(this WebApplicationBuilder builder)
     {
+        // service.name: OTEL_SERVICE_NAME when set, else the assembly (Shepherd.Edge, Shepherd.Orchestrator, …).
+        var serviceName = builder.Configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } named ? named : builder.Environment.ApplicationName;
         var otel = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(serviceName))
             .WithMetrics(m => m
                 .AddAspNetCoreInstrumentation()
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
-                .AddMeter($"{TelemetryPrefix}.*"))
+                .AddMeter($"{TelemetryPrefix}.*")
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
             .WithTracing(t => t
                 .AddSource($"{TelemetryPrefix}.*")
                 .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation());
+                .AddHttpClientInstrumentation()
+                // A gRPC call is one client span named after its method (the HTTP/2 request under it is not repeated).
+                .AddGrpcClientInstrumentation());
 
         // Export only where a collector is configured; nothing leaves the machine by default.
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))

@@ -15,6 +15,8 @@ public static class SlmApp
         configure?.Invoke(builder);
 
         var app = builder.Build();
+        // The queue gauges exist from start-up, not from the first request: the HPA reads them at 0.
+        app.Services.GetRequiredService<Inference.SlmMetrics>();
         app.MapGrpcService<SlmGrpcService>();
         app.MapDefaultEndpoints();
         return app;

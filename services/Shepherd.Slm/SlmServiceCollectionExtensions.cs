@@ -24,6 +24,7 @@ public static class SlmServiceCollectionExtensions
         builder.Services.AddSingleton<SlmInputBuilder>();
         builder.Services.AddSingleton<GenerationEngine>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<GenerationEngine>());
+        builder.Services.AddSingleton<SlmMetrics>();
         builder.Services.AddHealthChecks().AddCheck<EngineHealthCheck>("slm-decode-loop", tags: ["live"]);
         builder.Services.AddHostedService<ModelWarmup>();
         return builder;

@@ -59,6 +59,7 @@ public static class AnswerBench
                 c["Llm:ApiKeyVariable"] = "SHEPHERD_BENCH_UNSET_GROQ_KEY";
                 c["Storage:SqlitePath"] = Path.Combine(work, "ledger.db");
                 c["Storage:HintCacheEnabled"] = "false";
+                c["Identity:SigningKey"] = IdentityKey;
             });
             await orchestrator.StartAsync();
             var orchestratorAddress = AddressOf(orchestrator);
@@ -208,10 +209,14 @@ public static class AnswerBench
     }
 
     /// <summary>The edge's orchestrator route and cluster (as in its appsettings.json) with a key no rate limit slows.</summary>
+    /// <summary>The edge signs the key id it forwards with this; the orchestrator verifies it (README, "Operate it").</summary>
+    internal const string IdentityKey = "answer-bench-identity-signing-key-0123456789";
+
     internal static void ConfigureEdge(WebApplicationBuilder b, string orchestratorAddress, string key)
     {
         var c = b.Configuration;
         c["Logging:LogLevel:Default"] = "Warning";
+        c["Identity:SigningKey"] = IdentityKey;
         c["ReverseProxy:Routes:shepherd:ClusterId"] = "orchestrator";
         c["ReverseProxy:Routes:shepherd:Match:Path"] = "/shepherd.v1.ShepherdService/{**rest}";
         c["ReverseProxy:Routes:shepherd:Metadata:Shepherd.Access"] = "Key";

@@ -21,6 +21,17 @@ namespace Shepherd.Container.Tests;
 /// </summary>
 public sealed class ContainerStack : IAsyncLifetime
 {
+    // The edge signs the key id it forwards; the orchestrator verifies it (a fresh secret per stack).
+    private readonly string _identityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The headers the edge forwards for <paramref name="keyId"/>, signed with this stack's identity key.</summary>
+    public Metadata SignedIdentity(string keyId) => new()
+    {
+        { Shepherd.ServiceDefaults.Identity.SignedIdentity.KeyIdHeader, keyId },
+        { Shepherd.ServiceDefaults.Identity.SignedIdentity.SignatureHeader, Shepherd.ServiceDefaults.Identity.SignedIdentity.Sign(
+            System.Text.Encoding.UTF8.GetBytes(_identityKey), keyId, admin: false, DateTimeOffset.UtcNow) },
+    };
+
     public const int SlmReplicas = 2;
     public const int OrchestratorReplicas = 2;
     public const int DnsRefreshSeconds = 2;
@@ -108,6 +119,7 @@ public sealed class ContainerStack : IAsyncLifetime
             .WithEnvironment("Orchestrator__DnsRefreshSeconds", DnsRefreshSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .WithEnvironment("Llm__MaxAnswerTokens", "16")
             .WithEnvironment("Storage__PostgresConnectionString", "Host=postgres;Username=shepherd;Password=shepherd;Database=shepherd")
+            .WithEnvironment("Identity__SigningKey", _identityKey)
             .WithPortBinding(8080, assignRandomHostPort: true)
             .WithWaitStrategy(Wait.ForUnixContainer().UntilMessageIsLogged("Application started")))));
 
@@ -120,6 +132,7 @@ public sealed class ContainerStack : IAsyncLifetime
             .WithEnvironment("Edge__ApiKeys__0__Id", ApiKeyId)
             .WithEnvironment("Edge__ApiKeys__0__Sha256", Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey))))
             .WithEnvironment("Edge__ApiKeys__0__Admin", "true")
+            .WithEnvironment("Identity__SigningKey", _identityKey)
             .WithEnvironment("Edge__ApiKeys__0__PermitsPerSecond", "1000")
             .WithEnvironment("Edge__ApiKeys__0__Burst", "1000")
             .WithPortBinding(8080, assignRandomHostPort: true)

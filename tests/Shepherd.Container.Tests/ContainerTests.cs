@@ -123,8 +123,8 @@ public sealed class ContainerTests(ContainerStack stack, ITestOutputHelper outpu
     public async Task TwoOrchestratorReplicasShareTheLedgerAndTheHintCache()
     {
         Skip.If(stack.SkipReason is not null, stack.SkipReason);
-        // Direct calls, as the edge makes them: the caller's key id in x-shepherd-api-key-id.
-        var key = new Metadata { { "x-shepherd-api-key-id", "replicas-" + Guid.NewGuid().ToString("N")[..8] } };
+        // Direct calls, as the edge makes them: the caller's key id, signed with the stack's identity key.
+        var key = stack.SignedIdentity("replicas-" + Guid.NewGuid().ToString("N")[..8]);
         var clients = stack.Orchestrators.Select(o => new ShepherdService.ShepherdServiceClient(GrpcChannel.ForAddress(ContainerStack.LoopbackAddress(o)))).ToArray();
         var answers = new List<AnswerResponse>();
         for (var i = 0; i < 6; i++)

@@ -45,6 +45,22 @@ public sealed class AuthTests(EdgeFixture fixture)
     }
 
     [Fact]
+    public async Task ForwardedIdentityIsSignedSoAClientsOwnIdentityHeadersCannotPass()
+    {
+        var headers = EdgeHarness.Bearer(EdgeHarness.TeamA);
+        headers.Add("x-shepherd-api-key-admin", "true");
+        headers.Add("x-shepherd-identity", "v1.1.forged");
+
+        var team = await Edge.Client.AnswerAsync(new AnswerRequest { Query = "1+1" }, headers);
+        var admin = await Edge.Client.AnswerAsync(new AnswerRequest { Query = "1+1" }, EdgeHarness.Bearer(EdgeHarness.Operator));
+
+        Assert.Equal("team-a", team.FinalAnswer);
+        Assert.Equal(["signed identity"], team.Path);
+        Assert.Equal("operator", admin.FinalAnswer);
+        Assert.Equal(["signed admin identity"], admin.Path);
+    }
+
+    [Fact]
     public async Task XApiKeyHeaderIsAcceptedToo()
     {
         var headers = new Metadata { { "x-api-key", EdgeHarness.TeamB.Secret } };

@@ -54,6 +54,9 @@ public sealed class EdgeHarness : IAsyncDisposable
 
     public IServiceProvider Services => _edge.Services;
 
+    /// <summary>The edge signs forwarded identities with this; the fake upstreams verify with it.</summary>
+    public const string IdentityKey = "edge-tests-identity-signing-key-0123456789";
+
     public static Metadata Bearer(TestKey key) => new() { { "authorization", $"Bearer {key.Secret}" } };
 
     public static async Task<EdgeHarness> StartAsync(int replicas = 2, Action<IConfiguration>? configure = null)
@@ -77,6 +80,7 @@ public sealed class EdgeHarness : IAsyncDisposable
                 c[Invariant($"ReverseProxy:Clusters:orchestrator:Destinations:d{i + 1}:Address")] = upstreams[i].Address.ToString();
             }
 
+            c["Identity:SigningKey"] = IdentityKey;
             c["ReverseProxy:Clusters:slm:Destinations:d1:Address"] = admin.Address.ToString();
             c["ReverseProxy:Clusters:policy:Destinations:d1:Address"] = admin.Address.ToString();
             c["ReverseProxy:Clusters:orchestrator:HealthCheck:Active:Interval"] = "00:00:00.250";

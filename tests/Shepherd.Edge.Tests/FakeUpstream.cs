@@ -1,3 +1,4 @@
+using System.Text;
 using Grpc.Core;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -7,6 +8,7 @@ using Microsoft.Extensions.Logging;
 using Shepherd.Contracts.V1;
 using Shepherd.Hosting;
 using Shepherd.ServiceDefaults;
+using Shepherd.ServiceDefaults.Identity;
 
 namespace Shepherd.Edge.Tests;
 
@@ -75,12 +77,18 @@ public sealed class Replica(string name)
 
     public void Called() => Interlocked.Increment(ref _calls);
 
-    /// <summary>What the upstream saw: the forwarded key id(s) and whether any credential reached it.</summary>
-    public static (string KeyIds, bool SawCredential) Inspect(ServerCallContext context)
+    /// <summary>What the upstream saw: the forwarded key id(s), whether any credential reached it, and whether the identity's signature verifies.</summary>
+    public static (string KeyIds, bool SawCredential, string Identity) Inspect(ServerCallContext context)
     {
-        var ids = context.RequestHeaders.Where(h => h.Key == "x-shepherd-api-key-id").Select(h => h.Value);
+        var ids = context.RequestHeaders.Where(h => h.Key == SignedIdentity.KeyIdHeader).Select(h => h.Value).ToArray();
         var credential = context.RequestHeaders.Any(h => h.Key is "authorization" or "x-api-key");
-        return (string.Join(",", ids), credential);
+        var signature = context.RequestHeaders.GetValue(SignedIdentity.SignatureHeader);
+        var admin = context.RequestHeaders.GetValue(SignedIdentity.AdminHeader) == "true";
+        var identity = ids.Length != 1 ? "no identity"
+            : signature is null ? "unsigned"
+            : SignedIdentity.Verify(Encoding.UTF8.GetBytes(EdgeHarness.IdentityKey), ids[0], admin, signature, DateTimeOffset.UtcNow, TimeSpan.FromSeconds(60))
+                ?? (admin ? "signed admin identity" : "signed identity");
+        return (string.Join(",", ids), credential, identity);
     }
 }
 
@@ -111,8 +119,8 @@ internal sealed class FakeShepherdService(Replica replica) : ShepherdService.She
 
     private AnswerResponse Respond(AnswerRequest request, ServerCallContext context)
     {
-        var (keyIds, sawCredential) = Replica.Inspect(context);
-        var response = new AnswerResponse { RequestId = request.RequestId, Answer = replica.Name, FinalAnswer = keyIds };
+        var (keyIds, sawCredential, identity) = Replica.Inspect(context);
+        var response = new AnswerResponse { RequestId = request.RequestId, Answer = replica.Name, FinalAnswer = keyIds, Path = { identity } };
         if (sawCredential)
         {
             response.Degradations.Add("credential reached upstream");
@@ -127,7 +135,7 @@ internal sealed class FakeSlmService(Replica replica) : SlmService.SlmServiceBas
     public override Task<SlmServiceInfoResponse> Info(SlmServiceInfoRequest request, ServerCallContext context)
     {
         replica.Called();
-        var (keyIds, _) = Replica.Inspect(context);
+        var (keyIds, _, _) = Replica.Inspect(context);
         return Task.FromResult(new SlmServiceInfoResponse { ModelName = replica.Name, Backend = keyIds });
     }
 }

@@ -115,9 +115,9 @@ public sealed class BudgetRaceTests(EndToEndStack stack, ITestOutputHelper outpu
         return (messages.Sum(m => m.Content.Length) * InputUsdPerToken) + (MaxAnswerTokens * OutputUsdPerToken);
     }
 
-    private static Metadata As(string key) => new() { { "x-shepherd-api-key-id", key } };
+    private static Metadata As(string key) => SignedIdentity(key);
 
-    private static Metadata Admin() => new() { { "x-shepherd-api-key-id", "ops" }, { "x-shepherd-api-key-admin", "true" } };
+    private static Metadata Admin() => SignedIdentity("ops", admin: true);
 
     private async Task<(ServiceProcess A, ServiceProcess B, string Key)> StartReplicasAsync()
     {
@@ -128,6 +128,7 @@ public sealed class BudgetRaceTests(EndToEndStack stack, ITestOutputHelper outpu
         var environment = (string name) => new Dictionary<string, string>
         {
             ["Orchestrator__SlmAddress"] = stack.Slm.Address.ToString().TrimEnd('/'),
+            ["Identity__SigningKey"] = IdentityKey,
             ["Orchestrator__SlmMaxTokens"] = "24",
             ["Orchestrator__DownstreamTimeoutSeconds"] = "30",
             ["Llm__BaseUrl"] = stack.Replicas[0].Groq.BaseUrl,

@@ -7,6 +7,7 @@ using Grpc.Net.Client;
 using Shepherd.Cli.Hosting;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Configuration;
+using Shepherd.EndToEnd.Tests.Telemetry;
 using Shepherd.TestSupport;
 
 namespace Shepherd.EndToEnd.Tests;
@@ -54,9 +55,30 @@ public sealed class EndToEndStack : IAsyncLifetime
     public static readonly TestKey Tight = new("tight", "shk_e2e_tight_7e6d5c4b3a291807", PermitsPerSecond: 1, Burst: 1);
     public static readonly TestKey Ledger = new("ledger", "shk_e2e_ledger_3c2b1a0f9e8d7c6b");
 
+    // The edge signs the key id it forwards with this; the replicas verify it and refuse calls without one.
+    internal static readonly string IdentityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+
+    /// <summary>The headers the edge forwards for <paramref name="keyId"/>, signed with this stack's identity key.</summary>
+    public static Grpc.Core.Metadata SignedIdentity(string keyId, bool admin = false)
+    {
+        var headers = new Grpc.Core.Metadata
+        {
+            { Shepherd.ServiceDefaults.Identity.SignedIdentity.KeyIdHeader, keyId },
+            { Shepherd.ServiceDefaults.Identity.SignedIdentity.SignatureHeader, Shepherd.ServiceDefaults.Identity.SignedIdentity.Sign(
+                System.Text.Encoding.UTF8.GetBytes(IdentityKey), keyId, admin, DateTimeOffset.UtcNow) },
+        };
+        if (admin)
+        {
+            headers.Add(Shepherd.ServiceDefaults.Identity.SignedIdentity.AdminHeader, "true");
+        }
+
+        return headers;
+    }
+
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 
     private readonly List<ServiceProcess> _services = [];
+    private readonly Dictionary<string, Uri> _metrics = [];
     private readonly List<GroqStandIn> _standIns = [];
     private GrpcChannel? _channel;
 
@@ -78,6 +100,12 @@ public sealed class EndToEndStack : IAsyncLifetime
     public ServiceProcess Edge { get; private set; } = null!;
 
     public ShepherdService.ShepherdServiceClient Client { get; private set; } = null!;
+
+    /// <summary>Where every service exports its spans (OTLP/HTTP), as it would to an OpenTelemetry Collector.</summary>
+    public OtlpCollector Collector { get; private set; } = null!;
+
+    /// <summary>A service's Prometheus scrape endpoint (its Metrics:Url listener): "slm", "policy", "edge", "orchestrator-a", "orchestrator-b".</summary>
+    public Uri MetricsUrl(string service) => _metrics[service];
 
     public string LedgerPath => Path.Combine(Home, "ledger.db");
 
@@ -153,6 +181,11 @@ public sealed class EndToEndStack : IAsyncLifetime
         }
 
         _standIns.Clear();
+        if (Collector is not null)
+        {
+            await Collector.DisposeAsync();
+        }
+
         try
         {
             Directory.Delete(Home, recursive: true);
@@ -166,6 +199,7 @@ public sealed class EndToEndStack : IAsyncLifetime
 
     private async Task StartAsync()
     {
+        Collector = await OtlpCollector.StartAsync();
         var keyFile = Path.Combine(Home, "groq.key");
         await File.WriteAllTextAsync(keyFile, GroqStandIn.ValidKey);
         for (var i = 0; i < 2; i++)
@@ -175,7 +209,7 @@ public sealed class EndToEndStack : IAsyncLifetime
 
         // Training the bundles is CPU work; the slm-service loads its model meanwhile.
         var bundles = Task.Run(() => LocalStack.EnsureDemoBundles(Home));
-        var slm = StartServiceAsync("Shepherd.Slm", new Dictionary<string, string>
+        var slm = StartServiceAsync("Shepherd.Slm", new Dictionary<string, string>(Telemetry("slm"))
         {
             ["Slm__ModelPath"] = ShepherdPaths.FixtureModel!,
             ["Slm__Threads"] = "1",
@@ -183,7 +217,7 @@ public sealed class EndToEndStack : IAsyncLifetime
         // WhenAll: both have finished, one way or the other, before anything goes on (no process left behind).
         await Task.WhenAll(bundles, slm);
         var (proactive, reactive) = await bundles;
-        var policy = await StartServiceAsync("Shepherd.Policy", new Dictionary<string, string>
+        var policy = await StartServiceAsync("Shepherd.Policy", new Dictionary<string, string>(Telemetry("policy"))
         {
             ["Policy__BundlePath"] = proactive,
             ["Policy__AdditionalBundlePaths__0"] = reactive,
@@ -197,7 +231,7 @@ public sealed class EndToEndStack : IAsyncLifetime
             i == 0 ? "a" : "b",
             ServiceProcess.FreePort(),
             groq,
-            new Dictionary<string, string>
+            new Dictionary<string, string>(Telemetry(i == 0 ? "orchestrator-a" : "orchestrator-b"))
             {
                 ["Orchestrator__SlmAddress"] = slmAddress,
                 ["Orchestrator__PolicyAddress"] = policyAddress,
@@ -209,11 +243,13 @@ public sealed class EndToEndStack : IAsyncLifetime
                 ["Llm__ApiKeyVariable"] = "SHEPHERD_E2E_UNSET_GROQ_KEY",
                 ["Llm__RetryBaseDelayMs"] = "5",
                 ["Storage__SqlitePath"] = LedgerPath,
+                ["Identity__SigningKey"] = IdentityKey,
             })).ToArray();
         await Task.WhenAll(Replicas.Select(StartReplicaAsync));
 
-        var edge = new Dictionary<string, string>
+        var edge = new Dictionary<string, string>(Telemetry("edge"))
         {
+            ["Identity__SigningKey"] = IdentityKey,
             // d1 is named in the edge's appsettings.json (127.0.0.1:5102): it must be overridden, not added to.
             ["ReverseProxy__Clusters__orchestrator__Destinations__d1__Address"] = Replicas[0].Address.ToString(),
             ["ReverseProxy__Clusters__orchestrator__Destinations__d2__Address"] = Replicas[1].Address.ToString(),
@@ -237,6 +273,25 @@ public sealed class EndToEndStack : IAsyncLifetime
         EdgeAddress = Edge.Address;
         _channel = GrpcChannel.ForAddress(EdgeAddress);
         Client = new ShepherdService.ShepherdServiceClient(_channel);
+    }
+
+    /// <summary>A metrics listener on a free port, and spans to the collector within a fraction of a second.</summary>
+    private Dictionary<string, string> Telemetry(string service)
+    {
+        var metrics = new Uri($"http://127.0.0.1:{ServiceProcess.FreePort().ToString(CultureInfo.InvariantCulture)}/metrics");
+        lock (_metrics)
+        {
+            _metrics[service] = metrics;
+        }
+
+        return new Dictionary<string, string>
+        {
+            ["Metrics__Url"] = metrics.GetLeftPart(UriPartial.Authority),
+            ["OTEL_EXPORTER_OTLP_ENDPOINT"] = Collector.Endpoint,
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_BSP_SCHEDULE_DELAY"] = "200",
+            ["OTEL_SERVICE_NAME"] = service.StartsWith("orchestrator", StringComparison.Ordinal) ? "orchestrator" : service,
+        };
     }
 
     private async Task<ServiceProcess> StartServiceAsync(string project, IReadOnlyDictionary<string, string> environment)

@@ -124,7 +124,7 @@ public sealed class GrpcLayerTests : IAsyncLifetime
     public async Task ThroughTheEdgeAKeyReadsOnlyItsOwnUsage()
     {
         var (service, interceptor) = Build();
-        var headers = new Metadata { { ShepherdGrpcService.ApiKeyIdHeader, "alice" } };
+        var headers = StackFixture.SignedAs("alice");
 
         var ex = await Assert.ThrowsAsync<RpcException>(() => interceptor.UnaryServerHandler(
             new UsageRequest { ApiKeyId = "bob" }, TestServerCallContext.Create(headers), service.Usage));
@@ -184,6 +184,7 @@ public sealed class GrpcLayerTests : IAsyncLifetime
             c["Llm:ApiKeyFile"] = "";
             c["Llm:MaxRetries"] = "0";
             c["Storage:SqlitePath"] = Path.Combine(_work, "orchestrator.db");
+            c["Identity:SigningKey"] = StackFixture.IdentityKey;
             foreach (var (key, value) in settings ?? [])
             {
                 c[key] = value;

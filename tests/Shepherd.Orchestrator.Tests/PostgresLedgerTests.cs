@@ -35,7 +35,7 @@ public sealed class PostgresLedgerTests(StackFixture stack)
             ["Storage:HintCacheEnabled"] = "false",
         });
 
-        var metadata = new global::Grpc.Core.Metadata { { "x-shepherd-api-key-id", key } };
+        var metadata = StackFixture.SignedAs(key);
         var answer = await client.AnswerAsync(new AnswerRequest { Query = "What is 5 + 6?", Task = TaskKind.Gsm8K, Strategy = Strategy.Llm }, metadata);
         var usage = await client.UsageAsync(new UsageRequest(), metadata);
 

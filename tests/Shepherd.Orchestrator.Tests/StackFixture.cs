@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Configuration;
+using Shepherd.ServiceDefaults.Identity;
 using Shepherd.Orchestrator;
 using Shepherd.Policy;
 using Shepherd.Policy.Model.Training;
@@ -76,6 +77,25 @@ public sealed class StackFixture : IAsyncLifetime
         return StartAsync(app);
     }
 
+    /// <summary>The key the edge would sign identities with; every orchestrator here verifies with it.</summary>
+    public const string IdentityKey = "orchestrator-tests-identity-key-0123456789";
+
+    /// <summary>Headers as the edge forwards them for <paramref name="keyId"/>: the id, the admin flag and their signature.</summary>
+    public static global::Grpc.Core.Metadata SignedAs(string keyId, bool admin = false, DateTimeOffset? at = null)
+    {
+        var headers = new global::Grpc.Core.Metadata
+        {
+            { SignedIdentity.KeyIdHeader, keyId },
+            { SignedIdentity.SignatureHeader, SignedIdentity.Sign(System.Text.Encoding.UTF8.GetBytes(IdentityKey), keyId, admin, at ?? DateTimeOffset.UtcNow) },
+        };
+        if (admin)
+        {
+            headers.Add(SignedIdentity.AdminHeader, "true");
+        }
+
+        return headers;
+    }
+
     /// <summary>An orchestrator wired to the stack, with the Groq stand-in as its LLM unless the test says otherwise.</summary>
     public async Task<(ShepherdService.ShepherdServiceClient Client, WebApplication App, LogCapture Logs)> StartOrchestratorAsync(IDictionary<string, string?>? settings = null, string? database = null)
     {
@@ -95,6 +115,7 @@ public sealed class StackFixture : IAsyncLifetime
                 ["Llm:MaxRetries"] = "2",
                 ["Llm:MaxAnswerTokens"] = "64",
                 ["Storage:SqlitePath"] = database ?? Path.Combine(WorkDirectory, Guid.NewGuid().ToString("N") + ".db"),
+                ["Identity:SigningKey"] = IdentityKey,
             };
             foreach (var (key, value) in settings ?? new Dictionary<string, string?>())
             {

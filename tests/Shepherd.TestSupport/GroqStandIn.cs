@@ -40,6 +40,7 @@ public sealed class GroqStandIn : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<GroqReply> _script = new();
     private readonly ConcurrentQueue<JsonObject> _requests = new();
+    private readonly ConcurrentQueue<string> _traceparents = new();
 
     private readonly string _contentRoot;
 
@@ -57,6 +58,9 @@ public sealed class GroqStandIn : IAsyncDisposable
     public IReadOnlyList<JsonObject> Requests => _requests.ToArray();
 
     public int RequestCount => _requests.Count;
+
+    /// <summary>The W3C traceparent header of every request that carried one, in arrival order.</summary>
+    public IReadOnlyList<string> Traceparents => _traceparents.ToArray();
 
     public static async Task<GroqStandIn> StartAsync()
     {
@@ -96,6 +100,11 @@ public sealed class GroqStandIn : IAsyncDisposable
     private async Task HandleAsync(HttpContext http)
     {
         var response = http.Response;
+        if (http.Request.Headers.TryGetValue("traceparent", out var traceparent) && traceparent.Count == 1)
+        {
+            _traceparents.Enqueue(traceparent[0]!);
+        }
+
         response.Headers["x-ratelimit-limit-requests"] = "14400";
         response.Headers["x-ratelimit-limit-tokens"] = "6000";
         response.Headers["x-ratelimit-remaining-requests"] = (14400 - _requests.Count).ToString(CultureInfo.InvariantCulture);

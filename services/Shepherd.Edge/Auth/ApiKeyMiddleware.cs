@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Grpc.Core;
 using Microsoft.Extensions.Primitives;
+using Shepherd.ServiceDefaults.Identity;
 using Yarp.ReverseProxy.Model;
 
 namespace Shepherd.Edge.Auth;
@@ -9,13 +10,13 @@ namespace Shepherd.Edge.Auth;
 /// API keys and per-key rate limits for proxied routes. The edge's own endpoints (health, /alive) are not YARP
 /// routes and pass untouched. A forwarded request carries the authenticated key id and never the key itself.
 /// </summary>
-internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, ILogger<ApiKeyMiddleware> logger)
+internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, IdentityForwarder identity, EdgeMetrics metrics, ILogger<ApiKeyMiddleware> logger)
 {
-    /// <summary>Set by the edge only: whatever a client sends under this name is dropped.</summary>
-    public const string KeyIdHeader = "x-shepherd-api-key-id";
+    /// <summary>Set by the edge only (signed, <see cref="IdentityForwarder"/>): whatever a client sends under this name is dropped.</summary>
+    public const string KeyIdHeader = SignedIdentity.KeyIdHeader;
 
     /// <summary>"true" when the authenticated key is an admin key (e.g. may read other keys' usage).</summary>
-    public const string KeyAdminHeader = "x-shepherd-api-key-admin";
+    public const string KeyAdminHeader = SignedIdentity.AdminHeader;
 
     public const string ApiKeyHeader = "x-api-key";
 
@@ -33,11 +34,11 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
 
         var headers = context.Request.Headers;
         var presented = PresentedKey(headers);
-        headers.Remove(KeyIdHeader);
-        headers.Remove(KeyAdminHeader);
+        IdentityForwarder.Strip(headers);
         headers.Remove(AuthorizationHeader);
         headers.Remove(ApiKeyHeader);
         var path = context.Request.Path.Value ?? "";
+        var routeId = route.Config.RouteId;
 
         var access = RouteAccessMetadata.Of(route.Config);
         if (access == RouteAccess.Public)
@@ -46,15 +47,18 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
             if (!publicLease.IsAcquired)
             {
                 EdgeLog.PublicRateLimited(logger, path);
+                metrics.Refused("rate", routeId, EdgeMetrics.PublicCaller);
                 return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, "rate limit exceeded");
             }
 
+            metrics.Forwarded(routeId, EdgeMetrics.PublicCaller);
             return next(context);
         }
 
         if (presented.Length == 0)
         {
             EdgeLog.MissingKey(logger, path);
+            metrics.Refused("auth", routeId, EdgeMetrics.NoKey);
             return GrpcStatusResponse.WriteAsync(
                 context, StatusCode.Unauthenticated, "API key required: send 'authorization: Bearer <key>' or 'x-api-key: <key>'");
         }
@@ -63,12 +67,14 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         if (key is null)
         {
             EdgeLog.UnknownKey(logger, path);
+            metrics.Refused("auth", routeId, EdgeMetrics.UnknownKey);
             return GrpcStatusResponse.WriteAsync(context, StatusCode.Unauthenticated, "invalid API key");
         }
 
         if (access == RouteAccess.Admin && !key.Admin)
         {
             EdgeLog.NotAdmin(logger, path, key.Id);
+            metrics.Refused("permission", routeId, key.Id);
             return GrpcStatusResponse.WriteAsync(context, StatusCode.PermissionDenied, "this API key may not call admin services");
         }
 
@@ -76,16 +82,14 @@ internal sealed class ApiKeyMiddleware(RequestDelegate next, ApiKeyStore keys, I
         if (!lease.IsAcquired)
         {
             EdgeLog.RateLimited(logger, path, key.Id);
+            metrics.Refused("rate", routeId, key.Id);
             return GrpcStatusResponse.WriteAsync(context, StatusCode.ResourceExhausted, $"rate limit exceeded for API key '{key.Id}'",
                 lease.TryGetMetadata(MetadataName.RetryAfter, out var retryAfter) ? retryAfter : TimeSpan.FromSeconds(1));
         }
 
-        headers[KeyIdHeader] = key.Id;
-        if (key.Admin)
-        {
-            headers[KeyAdminHeader] = "true";
-        }
+        identity.Forward(headers, key.Id, key.Admin);
         EdgeLog.Forwarding(logger, path, key.Id);
+        metrics.Forwarded(routeId, key.Id);
         return next(context);
     }
 

@@ -4,25 +4,26 @@ using Grpc.Core;
 using Shepherd.Contracts.V1;
 using Shepherd.Orchestrator.Pipeline;
 using Shepherd.Llm.Storage;
+using Shepherd.ServiceDefaults.Identity;
 
 namespace Shepherd.Orchestrator.Grpc;
 
-public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger, KeyBudgets budgets) : ShepherdService.ShepherdServiceBase
+public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger, KeyBudgets budgets, CallerIdentity identity) : ShepherdService.ShepherdServiceBase
 {
-    /// <summary>Set by the edge from the authenticated API key; direct callers are "anonymous".</summary>
-    public const string ApiKeyIdHeader = "x-shepherd-api-key-id";
+    /// <summary>Set by the edge from the authenticated API key, signed (<see cref="CallerIdentity"/>); direct callers are "anonymous".</summary>
+    public const string ApiKeyIdHeader = SignedIdentity.KeyIdHeader;
 
-    /// <summary>Set by the edge to "true" for admin keys.</summary>
-    public const string ApiKeyAdminHeader = "x-shepherd-api-key-admin";
+    /// <summary>Set by the edge to "true" for admin keys (covered by the signature).</summary>
+    public const string ApiKeyAdminHeader = SignedIdentity.AdminHeader;
 
     public override Task<AnswerResponse> Answer(AnswerRequest request, ServerCallContext context) =>
-        pipeline.AnswerAsync(request, ApiKeyId(context), textSink: null, context.Deadline, context.CancellationToken);
+        pipeline.AnswerAsync(request, identity.Resolve(context).KeyId, textSink: null, context.Deadline, context.CancellationToken);
 
     public override async Task AnswerStream(AnswerStreamRequest request, IServerStreamWriter<AnswerStreamResponse> responseStream, ServerCallContext context)
     {
         var answer = request.Request ?? throw new Core.Errors.InvalidRequestException("request", "is required");
         var deltas = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true });
-        var run = pipeline.AnswerAsync(answer, ApiKeyId(context), text => deltas.Writer.TryWrite(text), context.Deadline, context.CancellationToken);
+        var run = pipeline.AnswerAsync(answer, identity.Resolve(context).KeyId, text => deltas.Writer.TryWrite(text), context.Deadline, context.CancellationToken);
         _ = run.ContinueWith(_ => deltas.Writer.TryComplete(), TaskScheduler.Default);
         await foreach (var delta in deltas.Reader.ReadAllAsync(context.CancellationToken))
         {
@@ -35,11 +36,10 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger,
 
     public override async Task<UsageResponse> Usage(UsageRequest request, ServerCallContext context)
     {
-        var caller = ApiKeyId(context);
-        var key = request.ApiKeyId.Length > 0 ? request.ApiKeyId : caller;
+        var caller = identity.Resolve(context);
+        var key = request.ApiKeyId.Length > 0 ? request.ApiKeyId : caller.KeyId;
         // Through the edge a key reads its own usage; only admin keys (and direct, internal callers) read others'.
-        var viaEdge = context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 };
-        if (viaEdge && key != caller && context.RequestHeaders.GetValue(ApiKeyAdminHeader) != "true")
+        if (caller.ViaEdge && key != caller.KeyId && !caller.Admin)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, "a key may read only its own usage; admin keys may read any"));
         }
@@ -68,9 +68,10 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger,
 
     public override async Task<SetBudgetResponse> SetBudget(SetBudgetRequest request, ServerCallContext context)
     {
-        // Through the edge only admin keys; direct (internal) callers are trusted as for Usage.
-        var viaEdge = context.RequestHeaders.GetValue(ApiKeyIdHeader) is { Length: > 0 };
-        if (viaEdge && context.RequestHeaders.GetValue(ApiKeyAdminHeader) != "true")
+        // Through the edge only admin keys (the edge's signature covers the admin flag); direct (internal) callers are
+        // trusted as for Usage.
+        var caller = identity.Resolve(context);
+        if (caller.ViaEdge && !caller.Admin)
         {
             throw new RpcException(new Status(StatusCode.PermissionDenied, "only admin keys may set budgets"));
         }
@@ -98,9 +99,4 @@ public sealed class ShepherdGrpcService(AnswerPipeline pipeline, ILedger ledger,
 
         return time.ToDateTimeOffset();
     }
-
-    private static string ApiKeyId(ServerCallContext context) => ApiKeyIdOf(context.RequestHeaders.GetValue(ApiKeyIdHeader));
-
-    /// <summary>The caller's key id from the edge's header (gRPC and the OpenAI API read it the same way).</summary>
-    public static string ApiKeyIdOf(string? header) => header is { Length: > 0 } id ? id : "anonymous";
 }

@@ -39,11 +39,12 @@ public static class OpenAiEndpoints
     {
         var logger = loggers.CreateLogger(typeof(OpenAiEndpoints).FullName!);
         var cancel = http.RequestAborted;
-        var keyId = ShepherdGrpcService.ApiKeyIdOf(http.Request.Headers[ShepherdGrpcService.ApiKeyIdHeader]);
+        string keyId;
         AnswerRequest request;
         ChatCompletionRequest chat;
         try
         {
+            keyId = http.RequestServices.GetRequiredService<CallerIdentity>().Resolve(http).KeyId;
             chat = await JsonSerializer.DeserializeAsync<ChatCompletionRequest>(http.Request.Body, OpenAiJson.Options, cancel)
                 ?? throw new JsonException("the body is null", "$", null, null);
             request = ChatRequestMapper.ToAnswerRequest(chat, http.Request.Headers[ChatRequestMapper.TaskHeader]);

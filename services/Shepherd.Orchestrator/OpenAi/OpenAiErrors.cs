@@ -21,6 +21,7 @@ internal static class OpenAiErrors
         CapacityExceededException full => OpenAiError.From(StatusCode.ResourceExhausted, full.Message) with { RetryAfter = full.RetryAfter ?? TimeSpan.FromSeconds(1) },
         DependencyUnavailableException down => OpenAiError.From(StatusCode.Unavailable, "no model can answer now: " + down.Message),
         DependencyRefusedException refused => OpenAiError.From(StatusCode.FailedPrecondition, "no model can answer: " + refused.Message),
+        RpcException { StatusCode: StatusCode.Unauthenticated } refused => OpenAiError.From(StatusCode.Unauthenticated, refused.Status.Detail),
         OperationCanceledException when callerGone => null,
         _ => Unexpected(ex, logger),
     };

@@ -20,6 +20,7 @@ public sealed partial class AnswerPipeline(
     ILedger ledger,
     TimeProvider time,
     IOptions<OrchestratorOptions> options,
+    AnswerMetrics metrics,
     ILogger<AnswerPipeline> logger)
 {
     public const int MaxSamples = 16;
@@ -31,10 +32,14 @@ public sealed partial class AnswerPipeline(
     public async Task<AnswerResponse> AnswerAsync(AnswerRequest request, string apiKeyId, Action<string>? textSink, DateTime deadline, CancellationToken cancellationToken)
     {
         var context = CreateContext(request, apiKeyId, textSink, deadline);
-        var recorder = new AnswerRecorder(context, ledger, _slmPrice, time);
+        var started = time.GetTimestamp();
+        using var activity = AnswerTracing.StartAnswer(context);
+        var recorder = new AnswerRecorder(context, ledger, _slmPrice, llm.Price, time);
         var outcome = await executor.RunAsync(context, recorder, cancellationToken);
         var extracted = context.Task.Extract(outcome.Text, context.Item);
         var answer = recorder.Build(outcome.Text, extracted.Text ?? "", llm.IsStandIn);
+        metrics.Answered(answer, time.GetElapsedTime(started));
+        AnswerTracing.Answered(activity, answer);
         OrchestratorLog.Answered(logger, context.RequestId, apiKeyId, context.StrategyName, string.Join('>', answer.Path), answer.Cost.TotalUsd, answer.LlmStandIn, answer.Degraded);
         return AnswerMapper.ToResponse(answer);
     }

@@ -48,4 +48,13 @@ public sealed record AnswerRecord(
     bool LlmStandIn)
 {
     public bool Degraded => Degradations.Count > 0;
+
+    /// <summary>Why each degradation happened, as bounded codes for metrics (llm_unavailable, policy_unavailable, …).</summary>
+    public IReadOnlyList<string> DegradationCauses { get; init; } = [];
+
+    /// <summary>LLM answers served from the hint cache.</summary>
+    public int CacheHits { get; init; }
+
+    /// <summary>What the LLM alone would have charged for this answer (an estimate when it did not write the whole answer).</summary>
+    public double LlmOnlyUsd { get; init; }
 }

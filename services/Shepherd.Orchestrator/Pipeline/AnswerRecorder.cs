@@ -10,7 +10,7 @@ namespace Shepherd.Orchestrator.Pipeline;
 /// cost and ledger rows. Each model call's row is committed as soon as its result arrives, before the next step, so
 /// a paid call stays in the ledger when the answer later fails. Owned by one answer and written only by its executor.
 /// </summary>
-public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelPrice slmPrice, TimeProvider time)
+public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelPrice slmPrice, ModelPrice llmPrice, TimeProvider time)
 {
     private readonly List<string> _path = [];
     private readonly List<StageRecord> _latencies = [];
@@ -18,8 +18,17 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
     private readonly Dictionary<(string Model, string Role), UsageRecord> _usage = [];
     private AnswerTrace _trace = new() { Alpha = context.Point.Alpha, EtaHint = context.Point.EtaHint, Samples = context.Point.Samples, Agree = context.Point.Agree };
     private HintRecord? _hint;
+    private readonly List<string> _causes = [];
     private double _cacheSavings;
+    private int _cacheHits;
     private bool _standIn;
+
+    // What the same answer would have cost from the LLM alone: its prompt as the LLM counted it (else as the SLM
+    // did), and its full answer's length (else the length of the SLM's answer).
+    private long _llmPromptTokens;
+    private long _llmAnswerTokens = -1;
+    private long _slmPromptTokens;
+    private double _slmAnswerTokens;
 
     public CostBreakdown Cost { get; private set; } = CostBreakdown.Zero;
 
@@ -39,6 +48,8 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
     public async Task SlmAsync(SlmResult result)
     {
         var generated = result.GeneratedTokens;
+        _slmPromptTokens = _slmPromptTokens == 0 ? result.PromptTokens : _slmPromptTokens;
+        _slmAnswerTokens = result.Completions.Count == 0 ? 0 : result.Completions.Average(c => (double)c.GeneratedTokens);
         var cost = CostBreakdown.ForSlm(slmPrice, result.PromptTokens, generated);
         AddUsage(result.Model, "slm", result.PromptTokens, generated, billed: true, standIn: false);
         Cost = Cost.Add(cost);
@@ -78,6 +89,13 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
         if (completion.Cached)
         {
             _cacheSavings += result.ListUsd;
+            _cacheHits++;
+        }
+
+        _llmPromptTokens = completion.PromptTokens;
+        if (!hint)
+        {
+            _llmAnswerTokens = completion.CompletionTokens;
         }
 
         AddUsage(result.Model, "llm", completion.Cached ? 0 : completion.PromptTokens, completion.Cached ? 0 : completion.CompletionTokens, billed: !completion.Cached, standIn: result.StandIn);
@@ -116,6 +134,7 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
         }
 
         _degradations.Add(reason);
+        _causes.Add(AnswerMetrics.Cause(failure));
         _trace = _trace with { FallbackReason = _trace.FallbackReason.Length == 0 ? reason : $"{_trace.FallbackReason}; {reason}" };
     }
 
@@ -129,7 +148,13 @@ public sealed class AnswerRecorder(AnswerContext context, ILedger ledger, ModelP
 
     public AnswerRecord Build(string answer, string finalAnswer, bool llmStandIn) => new(
         context.RequestId, context.Strategy, answer, finalAnswer, _path.ToArray(), _latencies.ToArray(), _degradations.ToArray(),
-        _trace, _hint, _usage.Values.ToArray(), Cost, _cacheSavings, _standIn || llmStandIn);
+        _trace, _hint, _usage.Values.ToArray(), Cost, _cacheSavings, _standIn || llmStandIn)
+    {
+        DegradationCauses = _causes.ToArray(),
+        CacheHits = _cacheHits,
+        LlmOnlyUsd = llmPrice.Input(_llmPromptTokens > 0 ? _llmPromptTokens : _slmPromptTokens)
+            + llmPrice.Output(_llmAnswerTokens >= 0 ? _llmAnswerTokens : (long)Math.Round(_slmAnswerTokens)),
+    };
 
     private void AddUsage(string model, string role, long promptTokens, long completionTokens, bool billed, bool standIn)
     {

@@ -13,6 +13,8 @@ public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options, IOptio
 {
     public bool IsStandIn => llm.IsStandIn;
 
+    public Core.Cost.ModelPrice Price => llm.Price;
+
     /// <summary>The service that answers, normalised as <see cref="SlmGateway.Endpoint"/> is: the stand-in's slm-service, or the endpoint.</summary>
     public string Endpoint { get; } = LlmSources.Normalize(
         !llm.IsStandIn ? options.Value.BaseUrl

@@ -77,6 +77,7 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
 
             var started = Stopwatch.GetTimestamp();
             var stage = StageName(step);
+            using var activity = AnswerTracing.StartStage(stage);
             try
             {
                 result = await RunStepAsync(step);
@@ -85,6 +86,7 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
             {
                 (failure, detail) = (kind, ex.Message);
                 failures.Add((kind, ex.Message));
+                activity?.SetStatus(ActivityStatusCode.Error, AnswerMetrics.Cause(kind));
                 result = StepResult.FailedWith(kind);
                 if (FailureTable.IsOverload(kind))
                 {

@@ -20,6 +20,17 @@ public enum EncoderGraphOptimization
     All,
 }
 
+/// <summary>Where the encoder runs: OnnxRuntime's CPU provider, or CUDA (the Microsoft.ML.OnnxRuntime.Gpu build).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EncoderExecutionProvider>))]
+public enum EncoderExecutionProvider
+{
+    [JsonStringEnumMemberName("cpu")]
+    Cpu,
+
+    [JsonStringEnumMemberName("cuda")]
+    Cuda,
+}
+
 /// <summary>
 /// How the encoder's OnnxRuntime session runs. The defaults are for a process that shares its cores (a gRPC
 /// server, the CLI next to other work): docs/policy.md, "Session options", gives the measurements behind them.
@@ -39,6 +50,10 @@ public sealed record EncoderRuntimeOptions
 
     /// <summary>OnnxRuntime's CPU memory arena (reuses activation buffers between runs).</summary>
     public bool MemoryArena { get; init; } = true;
+
+    public EncoderExecutionProvider ExecutionProvider { get; init; } = EncoderExecutionProvider.Cpu;
+
+    public int CudaDeviceId { get; init; }
 
     /// <summary>Texts per encoder run when encoding long lists (training, PredictBatch).</summary>
     public int BatchSize { get; init; } = 32;
@@ -65,10 +80,35 @@ public sealed record EncoderRuntimeOptions
             EnableCpuMemArena = MemoryArena,
         };
         options.AddSessionConfigEntry("session.intra_op.allow_spinning", AllowSpinning ? "1" : "0");
+        if (ExecutionProvider == EncoderExecutionProvider.Cuda)
+        {
+            // Checked by the caller with TryCuda first: here CUDA is known to be there.
+            options.AppendExecutionProvider_CUDA(CudaDeviceId);
+        }
+
         return options;
+    }
+
+    /// <summary>
+    /// Whether this process can run on CUDA: null when it can, else why not (the CPU build of OnnxRuntime has no CUDA
+    /// provider; the GPU build needs the CUDA and cuDNN libraries and a device).
+    /// </summary>
+    public static string? TryCuda(int deviceId)
+    {
+        try
+        {
+            using var probe = new SessionOptions();
+            probe.AppendExecutionProvider_CUDA(deviceId);
+            return null;
+        }
+        catch (Exception ex) when (ex is OnnxRuntimeException or EntryPointNotFoundException or DllNotFoundException or TypeInitializationException)
+        {
+            return ex.Message.Split('\n')[0];
+        }
     }
 
     public override string ToString() =>
         $"threads {(IntraOpThreads == 0 ? "all" : IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture))}, " +
-        $"spinning {(AllowSpinning ? "on" : "off")}, graph {GraphOptimization.ToString().ToLowerInvariant()}, arena {(MemoryArena ? "on" : "off")}";
+        $"spinning {(AllowSpinning ? "on" : "off")}, graph {GraphOptimization.ToString().ToLowerInvariant()}, arena {(MemoryArena ? "on" : "off")}, " +
+        $"provider {ExecutionProvider.ToString().ToLowerInvariant()}";
 }

@@ -22,11 +22,13 @@ public sealed class PredictionBatcher : IAsyncDisposable
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Task _loop;
+    private readonly PolicyMetrics? _metrics;
     private long _runs;
     private long _calls;
 
-    public PredictionBatcher(PolicyPredictor predictor, int maxBatchSize, TimeSpan maxWait, int capacity, ILogger logger)
+    public PredictionBatcher(PolicyPredictor predictor, int maxBatchSize, TimeSpan maxWait, int capacity, ILogger logger, PolicyMetrics? metrics = null)
     {
+        _metrics = metrics;
         _predictor = predictor;
         _maxBatchSize = maxBatchSize;
         _maxWait = maxWait;
@@ -55,6 +57,7 @@ public sealed class PredictionBatcher : IAsyncDisposable
                 var prediction = _predictor.Predict([query], cancellationToken)[0];
                 Interlocked.Increment(ref _runs);
                 Interlocked.Increment(ref _calls);
+                _metrics?.Ran(1);
                 return Task.FromResult(prediction);
             }
             finally
@@ -164,6 +167,7 @@ public sealed class PredictionBatcher : IAsyncDisposable
             var predictions = _predictor.Predict(batch.Select(p => p.Query).ToArray());
             Interlocked.Increment(ref _runs);
             Interlocked.Add(ref _calls, batch.Count);
+            _metrics?.Ran(batch.Count);
             for (var i = 0; i < batch.Count; i++)
             {
                 batch[i].Completion.TrySetResult(predictions[i]);

@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using Grpc.Core;
+using Shepherd.Policy.Batching;
 using Microsoft.Extensions.Options;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Policy;
@@ -9,17 +11,20 @@ using WireMode = Shepherd.Contracts.V1.PolicyMode;
 namespace Shepherd.Policy.Grpc;
 
 /// <summary>shepherd.v1.PolicyService over the loaded bundles. Validation failures become INVALID_ARGUMENT.</summary>
-public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicyServiceOptions> options) : PolicyService.PolicyServiceBase
+public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicyServiceOptions> options, PolicyMetrics metrics) : PolicyService.PolicyServiceBase
 {
     public override async Task<PredictResponse> Predict(PredictRequest request, ServerCallContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         var policy = Resolve(request.Mode);
         var prediction = await policy.Batcher.PredictAsync(ToQuery(request), context.CancellationToken);
+        metrics.Predicted("Predict", policy.Predictor.Mode.ToWire(), Stopwatch.GetElapsedTime(started));
         return ToResponse(prediction, policy.Predictor);
     }
 
     public override Task<PredictBatchResponse> PredictBatch(PredictBatchRequest request, ServerCallContext context)
     {
+        var started = Stopwatch.GetTimestamp();
         var settings = options.Value;
         if (request.Requests.Count > settings.MaxBatchRequests)
         {
@@ -53,6 +58,7 @@ public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicySe
         }
 
         response.Predictions.AddRange(results);
+        metrics.Predicted("PredictBatch", "any", Stopwatch.GetElapsedTime(started));
         return Task.FromResult(response);
     }
 

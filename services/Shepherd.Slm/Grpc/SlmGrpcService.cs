@@ -10,7 +10,8 @@ namespace Shepherd.Slm.Grpc;
 public sealed class SlmGrpcService(
     LlamaModel model,
     GenerationEngine engine,
-    SlmInputBuilder inputs) : SlmService.SlmServiceBase
+    SlmInputBuilder inputs,
+    SlmMetrics metrics) : SlmService.SlmServiceBase
 {
     public override async Task<GenerateResponse> Generate(GenerateRequest request, ServerCallContext context)
     {
@@ -93,6 +94,7 @@ public sealed class SlmGrpcService(
 
     private GenerateResponse ToResponse(GenerationResult result)
     {
+        metrics.Generated(result);
         var response = new GenerateResponse
         {
             PromptTokens = result.PromptTokens,

@@ -134,8 +134,11 @@ public sealed class LocalStack : IAsyncDisposable
             ["Policy__BundlePath"] = proactive,
             ["Policy__AdditionalBundlePaths__0"] = reactive,
         }, timeout, cancellationToken);
+        // The edge signs the key id it forwards and the orchestrator verifies it: a fresh secret for each stack.
+        var identityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
         var orchestratorEnvironment = new Dictionary<string, string>
         {
+            ["Identity__SigningKey"] = identityKey,
             ["Orchestrator__SlmAddress"] = slm.Address.ToString().TrimEnd('/'),
             ["Orchestrator__PolicyAddress"] = policy.Address.ToString().TrimEnd('/'),
             ["Storage__SqlitePath"] = Path.Combine(Home, "orchestrator.db"),
@@ -149,6 +152,7 @@ public sealed class LocalStack : IAsyncDisposable
         OrchestratorAddress = orchestrator.Address;
         var edgeEnvironment = new Dictionary<string, string>
         {
+            ["Identity__SigningKey"] = identityKey,
             ["Edge__ApiKeys__0__Id"] = "dev",
             ["Edge__ApiKeys__0__Sha256"] = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(ApiKey))),
             ["Edge__ApiKeys__0__Admin"] = "true",
