@@ -30,11 +30,14 @@ public sealed record LabelOptions
     public double Temperature { get; init; } = 0.3;
 
     /// <summary>
-    /// Outlier filter (paper.md, "Labels"): count the levels whose correctness is the query's minority class
-    /// (min of passes and failures across levels) and drop the query when the count reaches this threshold.
-    /// Applied to gsm8k and cnk12 only, as in the paper. 0 turns it off.
+    /// Outlier filter (paper.md, "Labels"; appendix C.1): flag levels of the 11-outcome ladder under
+    /// <see cref="OutlierReading"/> and drop the query when the count reaches this threshold. Applied to gsm8k and
+    /// cnk12 only, as in the paper. 0 turns it off.
     /// </summary>
-    public int OutlierThreshold { get; init; } = 4;
+    public int OutlierThreshold { get; init; } = OutlierFilter.DefaultThreshold(OutlierReading.Step);
+
+    /// <summary>How levels are flagged (default: the fewest changes to a one-step ladder).</summary>
+    public OutlierReading OutlierReading { get; init; } = OutlierReading.Step;
 
     /// <summary>Drop queries that no hint helps while the LLM is wrong too (paper.md, "Labels").</summary>
     public bool DropUnhelpable { get; init; } = true;

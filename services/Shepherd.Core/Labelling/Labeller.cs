@@ -11,6 +11,7 @@ namespace Shepherd.Core.Labelling;
 /// <param name="DroppedBecause">Why it was dropped, when it was.</param>
 /// <param name="CallsEquivalentPromptTokens">LLM prompt tokens the paper's one-call-per-level protocol pays for the same ladder.</param>
 /// <param name="CallsEquivalentCompletionTokens">LLM output tokens that protocol pays: |h_l| plus every n_p.</param>
+/// <param name="Labelled">The label before the filters (for the outlier histogram and the other readings' counts).</param>
 public sealed record LabelOutcome(
     LabelRecord? Record,
     string? DroppedBecause,
@@ -19,7 +20,8 @@ public sealed record LabelOutcome(
     int LlmCallsPaid,
     double UsdPaid,
     long CallsEquivalentPromptTokens,
-    long CallsEquivalentCompletionTokens);
+    long CallsEquivalentCompletionTokens,
+    LabelRecord Labelled);
 
 /// <summary>A paid call would cross the labelling budget; nothing was paid for it.</summary>
 public sealed class BudgetExceededException(string message) : Exception(message);
@@ -144,10 +146,14 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
         return new LabelOutcome(
             dropped is null ? record : null, dropped,
             paid.PromptTokens, paid.CompletionTokens, paid.Calls, paid.Usd,
-            callsPrompt, callsCompletion);
+            callsPrompt, callsCompletion, record);
     }
 
-    /// <summary>The paper's filters: unhelpable queries, and (gsm8k, cnk12) queries whose ladder flips too often.</summary>
+    /// <summary>
+    /// The paper's filters: unhelpable queries, and (gsm8k, cnk12) queries whose 11-outcome ladder is inconsistent
+    /// (<see cref="OutlierFilter"/>). The level-majority reading needs the whole training set, so the run applies it
+    /// once every query is labelled, not here.
+    /// </summary>
     public string? DropReason(string taskName, LabelRecord record, bool llmPassed)
     {
         if (options.DropUnhelpable && record.NStar == LabelRecord.NoHintSufficed && !llmPassed)
@@ -155,19 +161,16 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             return "no hint helps and the LLM is wrong too";
         }
 
-        if (options.OutlierThreshold > 0 && taskName is "gsm8k" or "cnk12" && MinorityCount(record.Levels) >= options.OutlierThreshold)
+        if (options.OutlierThreshold > 0 && OutlierFilter.Applies(taskName) && options.OutlierReading != OutlierReading.LevelMajority)
         {
-            return $"outlier: {MinorityCount(record.Levels)} levels in the minority class (threshold {options.OutlierThreshold})";
+            var flags = OutlierFilter.Flags(record with { LlmPassed = llmPassed }, options.OutlierReading);
+            if (flags >= options.OutlierThreshold)
+            {
+                return $"outlier ({OutlierFilter.Name(options.OutlierReading)}): {flags} flagged levels (threshold {options.OutlierThreshold})";
+            }
         }
 
         return null;
-    }
-
-    /// <summary>Levels whose correctness is the query's minority class across the ladder.</summary>
-    public static int MinorityCount(IReadOnlyList<LabelLevel> levels)
-    {
-        var passes = levels.Count(l => l.Passed);
-        return Math.Min(passes, levels.Count - passes);
     }
 
     private async Task<LabelLlmAnswer> PaidAsync(IReadOnlyList<ChatMessage> messages, int maxTokens, CancellationToken cancellationToken)

@@ -76,17 +76,95 @@ public sealed class LabellerTests
     }
 
     [Fact]
-    public void TheOutlierFilterCountsMinorityLevelsForMathTasksOnly()
+    public void TheOutlierFilterFlagsOnlyTheMathTasksInconsistentLadders()
     {
-        var flipping = Enumerable.Range(0, 10).Select(i => new LabelLevel { Percent = i * 10, HintTokens = i, Passed = i % 2 == 0 }).ToArray();
-        var record = new LabelRecord { Id = "x", Query = "q", Task = "gsm8k", NStar = 0, LlmAnswerTokens = 10, Levels = flipping, Split = LabelSplit.Train };
-        var labeller = new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 4 });
+        var flipping = Record(Enumerable.Range(0, 10).Select(i => i % 2 == 0).ToArray(), llmPassed: true);
+        var labeller = new Labeller(new ScriptedModels(1), new LabelOptions());
 
-        Assert.Equal(5, Labeller.MinorityCount(flipping));
-        Assert.NotNull(labeller.DropReason("gsm8k", record, llmPassed: true));
-        Assert.Null(labeller.DropReason("mbpp", record with { Task = "mbpp" }, llmPassed: true));
-        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 6 }).DropReason("gsm8k", record, llmPassed: true));
+        Assert.Equal(5, OutlierFilter.Flags(flipping, OutlierReading.Step));
+        Assert.Equal(5, OutlierFilter.Flags(flipping, OutlierReading.QueryMinority));
+        Assert.NotNull(labeller.DropReason("gsm8k", flipping, llmPassed: true));
+        Assert.Null(labeller.DropReason("mbpp", flipping with { Task = "mbpp" }, llmPassed: true));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 6 }).DropReason("gsm8k", flipping, llmPassed: true));
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(9)]
+    [InlineData(10)]
+    public void ACleanLadderIsKeptWhereverItsStepIs(int firstPassingLevel)
+    {
+        // Levels 0–90 % fail below the step and pass from it; the full answer (the 11th outcome) passes.
+        var clean = Record(Enumerable.Range(0, 10).Select(i => i >= firstPassingLevel).ToArray(), llmPassed: true);
+
+        Assert.Equal(0, OutlierFilter.Flags(clean, OutlierReading.Step));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 1 }).DropReason("gsm8k", clean, llmPassed: true));
+    }
+
+    [Fact]
+    public void TheOldMinorityCountDroppedCleanLaddersThatTheStepReadingKeeps()
+    {
+        var stepAtHalf = Record(Enumerable.Range(0, 10).Select(i => i >= 5).ToArray(), llmPassed: true);
+        var minority = new Labeller(new ScriptedModels(1), new LabelOptions { OutlierReading = OutlierReading.QueryMinority, OutlierThreshold = 4 });
+
+        Assert.Equal(5, OutlierFilter.Flags(stepAtHalf, OutlierReading.QueryMinority));
+        Assert.NotNull(minority.DropReason("gsm8k", stepAtHalf, llmPassed: true));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions()).DropReason("gsm8k", stepAtHalf, llmPassed: true));
+    }
+
+    [Fact]
+    public void FlukesAndAlternationsAreDroppedAtTheThreshold()
+    {
+        // One fluke: a pass at 20 % in a ladder whose step is at 70 %.
+        var fluke = Record([false, false, true, false, false, false, false, true, true, true], llmPassed: true);
+        // Two flukes: a pass at 10 % and a failure at 80 %.
+        var twoFlukes = Record([false, true, false, false, false, true, true, true, false, true], llmPassed: true);
+        // The full answer failing after every hint passed is a fluke too (the 11th outcome counts).
+        var fullAnswerFails = Record([.. Enumerable.Repeat(true, 10)], llmPassed: false);
+
+        Assert.Equal(1, OutlierFilter.Flags(fluke, OutlierReading.Step));
+        Assert.Equal(2, OutlierFilter.Flags(twoFlukes, OutlierReading.Step));
+        Assert.Equal(1, OutlierFilter.Flags(fullAnswerFails, OutlierReading.Step));
+        var byDefault = new Labeller(new ScriptedModels(1), new LabelOptions());
+        Assert.Null(byDefault.DropReason("gsm8k", fluke, llmPassed: true));
+        Assert.NotNull(byDefault.DropReason("gsm8k", twoFlukes, llmPassed: true));
+        Assert.NotNull(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 1 }).DropReason("gsm8k", fluke, llmPassed: true));
+    }
+
+    [Fact]
+    public void TheLevelMajorityReadingFlagsLevelsAgainstTheSetsMajority()
+    {
+        var noHint = Record([.. Enumerable.Repeat(true, 10)], llmPassed: true);
+        var late = Record(Enumerable.Range(0, 10).Select(i => i >= 8).ToArray(), llmPassed: true);
+        var records = new[] { noHint with { Id = "a" }, noHint with { Id = "b" }, late with { Id = "c" } };
+
+        var counts = OutlierFilter.Count(records, OutlierReading.LevelMajority);
+
+        Assert.Equal([true, true, true, true, true, true, true, true, true, true, true], OutlierFilter.LevelMajority(records));
+        Assert.Equal([0, 0, 8], counts.Select(c => c.Flags));
+        Assert.Equal(1, OutlierFilter.Dropped(records, OutlierReading.LevelMajority, 4));
+        Assert.Equal(0, OutlierFilter.Dropped(records, OutlierReading.Step, 2));
+        Assert.Equal([2, 0, 0, 0, 0, 0, 0, 0, 1], OutlierFilter.Histogram(counts));
+        // Applied by the run once the set is known, never per record.
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierReading = OutlierReading.LevelMajority, OutlierThreshold = 1 }).DropReason("gsm8k", late, llmPassed: true));
+    }
+
+    private static LabelRecord Record(bool[] passed, bool llmPassed) => new()
+    {
+        Id = "x",
+        Query = "q",
+        Task = "gsm8k",
+        NStar = Array.IndexOf(passed, true) is var first and >= 0 ? first : LabelRecord.NoHintSufficed,
+        LlmAnswerTokens = 10,
+        Levels = [.. passed.Select((p, i) => new LabelLevel { Percent = i * 10, HintTokens = i, Passed = p })],
+        Split = LabelSplit.Train,
+        LlmPassed = llmPassed,
+    };
 
     [Fact]
     public async Task TheBudgetStopsBeforeAPaidCallWouldCrossIt()

@@ -25,7 +25,8 @@ public static class LabelCommand
     public sealed record Settings(
         string Dataset, string Split, int? Limit, string Output, LadderMode Ladder, int Trials, int Samples, int Concurrency,
         double? MaxUsd, int OutlierThreshold, int MaxAnswerTokens, int SlmMaxTokens, string Database,
-        string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model, bool DropUnhelpable = true);
+        string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model, bool DropUnhelpable = true,
+        OutlierReading OutlierReading = OutlierReading.Step);
 
     public static Command Create()
     {
@@ -41,7 +42,9 @@ public static class LabelCommand
         var samples = new Option<int>("--samples") { Description = "K samples for the reactive features", DefaultValueFactory = _ => 3 };
         var concurrency = new Option<int>("--concurrency") { Description = "Queries labelled at once", DefaultValueFactory = _ => 2 };
         var maxUsd = new Option<double?>("--max-usd") { Description = "Stop before LLM spend would cross this" };
-        var outlier = new Option<int>("--outlier-threshold") { Description = "Training labels: drop gsm8k/cnk12 queries with this many minority-class levels (0 = off)", DefaultValueFactory = _ => 4 };
+        var outlier = new Option<int?>("--outlier-threshold") { Description = "Training labels: drop gsm8k/cnk12 queries with this many flagged levels of 11 (0 = off; default 2 for step, 4 for the others)" };
+        var outlierReading = new Option<string>("--outlier-reading") { Description = "step (fewest changes to a one-step ladder), level-majority (against the set's majority per level) or query-minority (min(passing, failing))", DefaultValueFactory = _ => "step" };
+        outlierReading.AcceptOnlyFromAmong("step", "level-majority", "query-minority");
         var maxAnswer = new Option<int>("--max-answer-tokens") { Description = "Tokens of the LLM's full answer", DefaultValueFactory = _ => 512 };
         var slmTokens = new Option<int>("--slm-max-tokens") { Description = "Tokens of each SLM answer", DefaultValueFactory = _ => 256 };
         var database = new Option<string?>("--db") { Description = "SQLite file of the labelling ledger and hint cache (default .shepherd/labels.db)" };
@@ -52,11 +55,12 @@ public static class LabelCommand
         var model = new Option<string?>("--model") { Description = "GGUF for the started slm-service" };
         var command = new Command("label", "Build hint-ladder labels (n*, per-level outcomes, reactive features) for a dataset split")
         {
-            dataset, split, limit, output, ladder, trials, samples, concurrency, maxUsd, outlier, maxAnswer, slmTokens, database, llmBaseUrl, llmModel, llmKeyFile, slm, model,
+            dataset, split, limit, output, ladder, trials, samples, concurrency, maxUsd, outlier, outlierReading, maxAnswer, slmTokens, database, llmBaseUrl, llmModel, llmKeyFile, slm, model,
         };
         command.SetAction(async (parse, ct) =>
         {
             var home = LocalStack.DefaultHome;
+            var reading = OutlierFilter.Parse(parse.GetValue(outlierReading)!);
             var settings = new Settings(
                 parse.GetRequiredValue(dataset), parse.GetValue(split)!, parse.GetValue(limit),
                 parse.GetValue(output) ?? Path.Combine(home, "labels", $"{parse.GetRequiredValue(dataset)}-{parse.GetValue(split)}.jsonl"),
@@ -64,10 +68,10 @@ public static class LabelCommand
                 // The paper's filters clean training labels; validation and test keep every query (filtering them would
                 // drop queries every strategy fails and lift every accuracy).
                 parse.GetValue(trials), parse.GetValue(samples), parse.GetValue(concurrency), parse.GetValue(maxUsd),
-                parse.GetValue(split) == "train" ? parse.GetValue(outlier) : 0,
+                parse.GetValue(split) == "train" ? parse.GetValue(outlier) ?? OutlierFilter.DefaultThreshold(reading) : 0,
                 parse.GetValue(maxAnswer), parse.GetValue(slmTokens), parse.GetValue(database) ?? Path.Combine(home, "labels.db"),
                 parse.GetValue(llmBaseUrl), parse.GetValue(llmModel), parse.GetValue(llmKeyFile), parse.GetValue(slm), parse.GetValue(model),
-                DropUnhelpable: parse.GetValue(split) == "train");
+                DropUnhelpable: parse.GetValue(split) == "train", reading);
             var stats = await RunAsync(settings, interactive: true, ct);
             return stats is null ? 1 : 0;
         });
@@ -123,7 +127,7 @@ public static class LabelCommand
             var task = TaskRegistry.Shared.Get(s.Dataset);
             var labeller = new Labeller(
                 new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, s.Ladder, s.SlmMaxTokens),
-                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
+                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, OutlierReading = s.OutlierReading, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
             {
                 MaxUsd = s.MaxUsd,
             };
@@ -163,6 +167,11 @@ public static class LabelCommand
             {
                 AnsiConsole.MarkupLine($"[yellow]stopped before the budget: {Markup.Escape(ex.Message)}. Labels so far are in {Markup.Escape(s.Output)}; re-run to resume.[/]");
                 return null;
+            }
+
+            if (split == LabelSplit.Train)
+            {
+                stats!.OutlierDrops = OutlierReport.Run(s.Output, stats, s.OutlierReading, s.OutlierThreshold, interactive);
             }
 
             Summarise(stats!, s, PaidLlmFactory.Prices(llmOptions), llmOptions.Model);

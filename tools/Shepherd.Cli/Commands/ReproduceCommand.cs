@@ -63,7 +63,7 @@ public static class ReproduceCommand
                     name, split, count, file, LadderMode.Prefix, Trials: 1, Samples: 3, parse.GetValue(concurrency), parse.GetValue(maxUsd),
                     // The paper's filters clean training labels only: filtering validation or test would drop the queries
                     // every strategy fails and lift every accuracy. Stand-ins solve nothing, so they would drop everything.
-                    OutlierThreshold: split == "train" && !(standIn || toyModel) ? 4 : 0, parse.GetValue(answerTokens), parse.GetValue(slmTokens), Path.Combine(directory, "labels.db"),
+                    OutlierThreshold: split == "train" && !(standIn || toyModel) ? OutlierFilter.DefaultThreshold(OutlierReading.Step) : 0, parse.GetValue(answerTokens), parse.GetValue(slmTokens), Path.Combine(directory, "labels.db"),
                     null, null, null, slm.Address, null, DropUnhelpable: split == "train" && !(standIn || toyModel));
                 if (await LabelCommand.RunAsync(settings, interactive: true, ct) is null)
                 {

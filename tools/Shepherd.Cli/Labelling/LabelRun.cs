@@ -32,6 +32,12 @@ public sealed class LabelRunStats
 
     public List<LabelRecord> Records { get; } = [];
 
+    /// <summary>Every record labelled by this run, before the filters.</summary>
+    public List<LabelRecord> Labelled { get; } = [];
+
+    /// <summary>Training records each outlier reading drops (filled after the run).</summary>
+    public IReadOnlyDictionary<OutlierReading, int> OutlierDrops { get; set; } = new Dictionary<OutlierReading, int>();
+
     public void Skip()
     {
         lock (_lock)
@@ -51,6 +57,7 @@ public sealed class LabelRunStats
             UsdPaid += outcome.UsdPaid;
             CallsEquivalentPromptTokens += outcome.CallsEquivalentPromptTokens;
             CallsEquivalentCompletionTokens += outcome.CallsEquivalentCompletionTokens;
+            Labelled.Add(outcome.Labelled);
             if (outcome.Record is { } record)
             {
                 Written++;
