@@ -19,7 +19,9 @@ public sealed class ReplayEvaluator
     private readonly ReplayQuery[] _queries;
     private readonly ReplayExecutor _executor;
 
-    public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null)
+    /// <param name="scorer">The reactive head's scores on one sample's features (cascade-scorer scores one SLM answer, as
+    /// live); null: the K-sample scores.</param>
+    public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null, PolicyScores? scorer = null)
     {
         Options = options ?? new ReplayOptions();
         if (records.Count == 0)
@@ -39,6 +41,11 @@ public sealed class ReplayEvaluator
         if (reactive is not null)
         {
             Attach(reactive, PolicyMode.Reactive);
+        }
+
+        foreach (var q in scorer is null ? [] : _queries)
+        {
+            q.ScorerP = scorer!.ById.TryGetValue(q.Id, out var score) ? score.PHint : throw new ReplayDataException(q.Id, "no one-sample reactive score");
         }
 
         Samples = _queries.All(q => q.HasConsensus) ? _queries.Max(q => q.Samples) : 0;

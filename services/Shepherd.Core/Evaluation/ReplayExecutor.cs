@@ -64,9 +64,11 @@ internal sealed class ReplayExecutor(double entropyScale)
         var w = _weights[index] ?? PlanFor(q, kind, index);
 
         // Branchless (which steps a query takes is unpredictable): 0/1 weights, exact (x·1 + 0 = x).
-        var cost = (q.ConsensusCost * w.Sampled) + (q.SlmRunCost * w.SlmRun) + (q.ProactiveShepherdCost * w.HintedProactive)
+        // cascade-abc draws N samples (the point's, else K); reactive always K.
+        var (_, abcCorrect, abcCost) = kind == StrategyKind.CascadeAbc && p.Samples > 0 ? q.AbcOf(p.Samples) : (0, q.ConsensusCorrect, q.ConsensusCost);
+        var cost = (abcCost * w.Sampled) + (q.SlmRunCost * w.SlmRun) + (q.ProactiveShepherdCost * w.HintedProactive)
             + (q.ReactiveShepherdCost * w.HintedReactive) + (q.LlmCost * w.Llm);
-        var correct = (q.ConsensusCorrect * w.BySamples) + (q.LlmCorrect * w.ByLlm) + (q.ProactiveShepherdCorrect * w.ByHintProactive)
+        var correct = (abcCorrect * w.BySamples) + (q.LlmCorrect * w.ByLlm) + (q.ProactiveShepherdCorrect * w.ByHintProactive)
             + (q.ReactiveShepherdCorrect * w.ByHintReactive) + (q.SlmCorrect * w.BySlm);
         return new ReplayOutcome(cost, correct, w.By);
     }
@@ -85,10 +87,10 @@ internal sealed class ReplayExecutor(double entropyScale)
                 return Bit(q.AgreeMax >= p.Agree, Key.Consensus)
                     | Bit(q.ReactiveP >= p.Alpha, Key.ReactiveNeeded) | Bit(q.ReactiveHint > 0, Key.ReactiveHint) | Bit(q.ReactiveHint > p.EtaHint, Key.ReactiveRoute);
             case StrategyKind.CascadeAbc:
-                return Bit(q.AgreeMax >= p.Agree, Key.Consensus);
+                return Bit((p.Samples > 0 ? q.AbcOf(p.Samples).AgreeMax : q.AgreeMax) >= p.Agree, Key.Consensus);
             case StrategyKind.CascadeScorer:
                 var scored = double.IsNaN(q.ReactiveP);
-                var confidence = scored ? StrategyMachine.EntropyConfidence(q.MeanEntropy, entropyScale) : 1 - q.ReactiveP;
+                var confidence = scored ? StrategyMachine.EntropyConfidence(q.ScorerEntropy, entropyScale) : 1 - (double.IsNaN(q.ScorerP) ? q.ReactiveP : q.ScorerP);
                 return Bit(scored, Key.NoReactiveScore) | Bit(StrategyMachine.Accepts(confidence, p.Threshold), Key.ScorerAccepts);
             default:
                 return 0;

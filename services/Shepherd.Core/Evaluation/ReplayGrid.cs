@@ -1,3 +1,5 @@
+using Shepherd.Core.Strategies;
+
 namespace Shepherd.Core.Evaluation;
 
 /// <summary>The operating points a sweep or a calibration tries.</summary>
@@ -38,7 +40,9 @@ public sealed record ReplayGrid
             case ReplayStrategy.Route:
                 return Alphas.Select(a => new ReplayPoint(strategy, Alpha: a));
             case ReplayStrategy.CascadeAbc:
-                return agrees.Select(k => new ReplayPoint(strategy, Agree: k));
+                // k of K, and the paper's ABC (N = 2 samples, escalate unless both agree).
+                return agrees.Select(k => new ReplayPoint(strategy, Agree: k))
+                    .Concat(samples >= TaskPresets.AbcSamples ? [new ReplayPoint(strategy, Agree: TaskPresets.AbcSamples, Samples: TaskPresets.AbcSamples)] : []);
             case ReplayStrategy.CascadeScorer:
                 return Thresholds.Select(t => new ReplayPoint(strategy, Threshold: t));
             case ReplayStrategy.Proactive:

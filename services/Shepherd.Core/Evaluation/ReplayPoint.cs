@@ -20,9 +20,10 @@ public enum ReplayStrategy
 
 /// <summary>
 /// One operating point of a strategy. Only the fields its strategy reads matter: α (route, proactive, reactive),
-/// η_hint (proactive, reactive), k agreeing samples (cascade-abc, reactive), θ the scorer threshold (cascade-scorer).
+/// η_hint (proactive, reactive), k agreeing samples (cascade-abc, reactive), θ the scorer threshold (cascade-scorer),
+/// N samples drawn (cascade-abc; 0 = all K the labels hold).
 /// </summary>
-public readonly record struct ReplayPoint(ReplayStrategy Strategy, double Alpha = 0, int EtaHint = 0, int Agree = 0, double Threshold = 0)
+public readonly record struct ReplayPoint(ReplayStrategy Strategy, double Alpha = 0, int EtaHint = 0, int Agree = 0, double Threshold = 0, int Samples = 0)
 {
     public string Name => Strategy.ToWire();
 
@@ -30,7 +31,7 @@ public readonly record struct ReplayPoint(ReplayStrategy Strategy, double Alpha 
     public string Parameters => Strategy switch
     {
         ReplayStrategy.Route => $"α={F(Alpha)}",
-        ReplayStrategy.CascadeAbc => $"k={Agree}",
+        ReplayStrategy.CascadeAbc => Samples > 0 ? $"{Agree} of N={Samples}" : $"k={Agree}",
         ReplayStrategy.CascadeScorer => $"θ={F(Threshold)}",
         ReplayStrategy.Proactive => $"α={F(Alpha)} η={EtaHint}",
         ReplayStrategy.Reactive => $"α={F(Alpha)} η={EtaHint} k={Agree}",

@@ -14,6 +14,9 @@ public sealed record ReportSettings
     /// <summary>cascade-abc's k.</summary>
     public int CascadeAgree { get; init; } = 2;
 
+    /// <summary>cascade-abc's N samples drawn (0 = the K the labels hold; the CLI sets the paper's 2 when labels keep each sample).</summary>
+    public int CascadeSamples { get; init; }
+
     /// <summary>cascade-scorer's θ (live: Orchestrator:ScorerThreshold).</summary>
     public double ScorerThreshold { get; init; } = 0.5;
 
@@ -98,7 +101,7 @@ public static class ReportBuilder
     public static ReplayPoint TablePoint(ReplayStrategy strategy, ReportSettings settings) => strategy switch
     {
         ReplayStrategy.Route => new(strategy, Alpha: settings.RouteAlpha),
-        ReplayStrategy.CascadeAbc => new(strategy, Agree: settings.CascadeAgree),
+        ReplayStrategy.CascadeAbc => new(strategy, Agree: settings.CascadeAgree, Samples: settings.CascadeSamples),
         ReplayStrategy.CascadeScorer => new(strategy, Threshold: settings.ScorerThreshold),
         ReplayStrategy.Proactive => new(strategy, Alpha: settings.ProactiveAlpha, EtaHint: settings.ProactiveEta),
         ReplayStrategy.Reactive => new(strategy, Alpha: settings.ReactiveAlpha, EtaHint: settings.ReactiveEta, Agree: settings.ReactiveAgree),

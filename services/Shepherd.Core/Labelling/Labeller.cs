@@ -114,7 +114,15 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
         var samples = await models.SlmAsync(messages, options.Samples, options.Temperature, seed + 4096, cancellationToken);
         var keys = samples.Completions.Select(c => task.Extract(c.Text, item).Key).ToArray();
         var vote = Consensus.Vote(keys, 1);
-        var consensusPassed = vote.FirstIndex >= 0 && (await task.GradeAsync(item, samples.Completions[vote.FirstIndex].Text, cancellationToken)).Passed;
+        var sampleAnswers = new List<LabelSample>();
+        for (var i = 0; i < samples.Completions.Count; i++)
+        {
+            var completion = samples.Completions[i];
+            var passed = (await task.GradeAsync(item, completion.Text, cancellationToken)).Passed;
+            sampleAnswers.Add(new LabelSample { Key = keys[i], Passed = passed, Entropy = completion.MeanEntropy, Tokens = completion.Tokens });
+        }
+
+        var consensusPassed = vote.FirstIndex >= 0 && sampleAnswers[vote.FirstIndex].Passed;
 
         var firstPass = levels.FirstOrDefault(l => l.Passed);
         var nStar = firstPass?.HintTokens ?? LabelRecord.NoHintSufficed;
@@ -140,6 +148,7 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             Samples = options.Samples,
             AgreeMax = vote.Votes,
             ConsensusPassed = consensusPassed,
+            SampleAnswers = sampleAnswers,
         };
 
         var dropped = DropReason(task.Name, record, llmGrade.Passed);
