@@ -18,7 +18,7 @@ public sealed record LabelOptions
     public LadderMode Ladder { get; init; } = LadderMode.Prefix;
 
     /// <summary>Tokens of the LLM's full answer.</summary>
-    public int MaxAnswerTokens { get; init; } = 1024;
+    public int MaxAnswerTokens { get; init; } = Configuration.GenerationCaps.DefaultLlmMaxTokens;
 
     /// <summary>SLM trials per level; a level passes by majority (the paper uses 7).</summary>
     public int Trials { get; init; } = 1;

@@ -38,9 +38,9 @@ public sealed class LlmOptions
     [Range(0, 3600)]
     public double MaxRetryAfterSeconds { get; set; } = 30;
 
-    /// <summary>Tokens of a full LLM answer.</summary>
+    /// <summary>Tokens of a full LLM answer; labelling uses the same cap (Core.Configuration.GenerationCaps).</summary>
     [Range(1, 32_768)]
-    public int MaxAnswerTokens { get; set; } = 1024;
+    public int MaxAnswerTokens { get; set; } = Core.Configuration.GenerationCaps.DefaultLlmMaxTokens;
 
     /// <summary>When the LLM fails: "degrade" answers with the SLM alone, flagged; "fail" answers UNAVAILABLE.</summary>
     [RegularExpression("^(degrade|fail)$")]

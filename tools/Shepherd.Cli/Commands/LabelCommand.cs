@@ -45,8 +45,10 @@ public static class LabelCommand
         var outlier = new Option<int?>("--outlier-threshold") { Description = "Training labels: drop gsm8k/cnk12 queries with this many flagged levels of 11 (0 = off; default 2 for step, 4 for the others)" };
         var outlierReading = new Option<string>("--outlier-reading") { Description = "step (fewest changes to a one-step ladder), level-majority (against the set's majority per level) or query-minority (min(passing, failing))", DefaultValueFactory = _ => "step" };
         outlierReading.AcceptOnlyFromAmong("step", "level-majority", "query-minority");
-        var maxAnswer = new Option<int>("--max-answer-tokens") { Description = "Tokens of the LLM's full answer", DefaultValueFactory = _ => 512 };
-        var slmTokens = new Option<int>("--slm-max-tokens") { Description = "Tokens of each SLM answer", DefaultValueFactory = _ => 256 };
+        // The serving caps (Llm__MaxAnswerTokens, Orchestrator__SlmMaxTokens), so labels cut answers where serving does.
+        var caps = GenerationCaps.FromEnvironment();
+        var maxAnswer = new Option<int>("--max-answer-tokens") { Description = $"Tokens of the LLM's full answer (default: serving's {GenerationCaps.LlmKey})", DefaultValueFactory = _ => caps.LlmMaxTokens };
+        var slmTokens = new Option<int>("--slm-max-tokens") { Description = $"Tokens of each SLM answer (default: serving's {GenerationCaps.SlmKey})", DefaultValueFactory = _ => caps.SlmMaxTokens };
         var database = new Option<string?>("--db") { Description = "SQLite file of the labelling ledger and hint cache (default .shepherd/labels.db)" };
         var llmBaseUrl = new Option<string?>("--llm-base-url") { Description = "OpenAI-compatible endpoint (default Groq)" };
         var llmModel = new Option<string?>("--llm-model") { Description = "LLM model (default llama-3.3-70b-versatile)" };
@@ -119,6 +121,13 @@ public static class LabelCommand
             }
 
             var paid = PaidLlmFactory.Create(llmOptions, new StorageOptions { SqlitePath = s.Database }, slmClient, NullLoggerFactory.Instance);
+            if (interactive)
+            {
+                var serving = GenerationCaps.FromEnvironment();
+                var same = serving == new GenerationCaps(s.MaxAnswerTokens, s.SlmMaxTokens);
+                AnsiConsole.MarkupLine($"[grey]generation caps: LLM {s.MaxAnswerTokens} / SLM {s.SlmMaxTokens} tokens" + (same ? " (the serving caps)" : $"; serving uses {Markup.Escape(serving.ToString())}") + "[/]");
+            }
+
             if (paid.IsStandIn && interactive)
             {
                 AnsiConsole.MarkupLine("[yellow]No LLM key: the LLM is the local llama.cpp stand-in; these labels and their costs mean nothing.[/]");

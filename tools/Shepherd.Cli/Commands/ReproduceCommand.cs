@@ -29,8 +29,8 @@ public static class ReproduceCommand
         var test = new Option<int>("--test") { Description = "Test queries (the table)", DefaultValueFactory = _ => 6 };
         var output = new Option<string?>("--out") { Description = "Working directory (default .shepherd/reproduce/DATASET)" };
         var model = new Option<string?>("--model") { Description = "GGUF for the SLM (default: the stories260K fixture)" };
-        var slmTokens = new Option<int>("--slm-max-tokens") { Description = "Tokens per SLM answer", DefaultValueFactory = _ => 48 };
-        var answerTokens = new Option<int>("--max-answer-tokens") { Description = "Tokens of the LLM's full answer", DefaultValueFactory = _ => 96 };
+        var slmTokens = new Option<int?>("--slm-max-tokens") { Description = $"Tokens per SLM answer (default: serving's {GenerationCaps.SlmKey}; 48 with stand-in models)" };
+        var answerTokens = new Option<int?>("--max-answer-tokens") { Description = $"Tokens of the LLM's full answer (default: serving's {GenerationCaps.LlmKey}; 96 with stand-in models)" };
         var maxUsd = new Option<double?>("--max-usd") { Description = "Stop labelling before LLM spend would cross this" };
         var concurrency = new Option<int>("--concurrency") { Description = "Queries labelled at once", DefaultValueFactory = _ => 2 };
         var command = new Command("reproduce", "The paper's pipeline in one command: label → train → calibrate → evaluate")
@@ -52,6 +52,11 @@ public static class ReproduceCommand
                     + ". Every accuracy below means nothing; the run proves the pipeline, not the method.[/]");
             }
 
+            // The serving caps, as labelling everywhere; stand-ins never stop on their own, so they get short caps.
+            var caps = GenerationCaps.FromEnvironment();
+            var llmCap = parse.GetValue(answerTokens) ?? (standIn || toyModel ? 96 : caps.LlmMaxTokens);
+            var slmCap = parse.GetValue(slmTokens) ?? (standIn || toyModel ? 48 : caps.SlmMaxTokens);
+            AnsiConsole.MarkupLine($"[grey]generation caps: LLM {llmCap} / SLM {slmCap} tokens (serving: {Markup.Escape(caps.ToString())})[/]");
             await using var slm = await ServiceProcess.StartAsync("Shepherd.Slm", new Dictionary<string, string> { ["Slm__ModelPath"] = modelPath }, TimeSpan.FromSeconds(90), ct);
             var files = new Dictionary<string, string>();
             foreach (var (split, count) in new[] { ("train", parse.GetValue(train)), ("validation", parse.GetValue(val)), ("test", parse.GetValue(test)) })
@@ -63,7 +68,7 @@ public static class ReproduceCommand
                     name, split, count, file, LadderMode.Prefix, Trials: 1, Samples: 3, parse.GetValue(concurrency), parse.GetValue(maxUsd),
                     // The paper's filters clean training labels only: filtering validation or test would drop the queries
                     // every strategy fails and lift every accuracy. Stand-ins solve nothing, so they would drop everything.
-                    OutlierThreshold: split == "train" && !(standIn || toyModel) ? OutlierFilter.DefaultThreshold(OutlierReading.Step) : 0, parse.GetValue(answerTokens), parse.GetValue(slmTokens), Path.Combine(directory, "labels.db"),
+                    OutlierThreshold: split == "train" && !(standIn || toyModel) ? OutlierFilter.DefaultThreshold(OutlierReading.Step) : 0, llmCap, slmCap, Path.Combine(directory, "labels.db"),
                     null, null, null, slm.Address, null, DropUnhelpable: split == "train" && !(standIn || toyModel));
                 if (await LabelCommand.RunAsync(settings, interactive: true, ct) is null)
                 {
