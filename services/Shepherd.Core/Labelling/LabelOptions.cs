@@ -17,6 +17,9 @@ public sealed record LabelOptions
 
     public LadderMode Ladder { get; init; } = LadderMode.Prefix;
 
+    /// <summary>The prompt the LLM is billed for (<c>Llm:Prompt</c>), as serving sends it.</summary>
+    public Tasks.LlmPromptStyle LlmPrompt { get; init; } = Tasks.LlmPromptStyle.Same;
+
     /// <summary>Tokens of the LLM's full answer.</summary>
     public int MaxAnswerTokens { get; init; } = Configuration.GenerationCaps.DefaultLlmMaxTokens;
 

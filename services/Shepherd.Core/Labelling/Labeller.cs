@@ -58,9 +58,10 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
     {
         options.Validate();
         var messages = task.BuildMessages(item);
+        var llmMessages = LlmPrompt.Messages(task, item, options.LlmPrompt);
         var seed = SeedOf(item.Id);
 
-        var full = await PaidAsync(messages, options.MaxAnswerTokens, cancellationToken);
+        var full = await PaidAsync(llmMessages, options.MaxAnswerTokens, cancellationToken);
         var paid = new PaidTally();
         paid.Add(full);
         var answerTokens = (int)full.CompletionTokens;
@@ -79,7 +80,7 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             {
                 if (options.Ladder == LadderMode.Calls)
                 {
-                    var call = await PaidAsync(messages, n, cancellationToken);
+                    var call = await PaidAsync(llmMessages, n, cancellationToken);
                     paid.Add(call);
                     hint = call.Text;
                 }

@@ -42,6 +42,13 @@ public sealed class LlmOptions
     [Range(1, 32_768)]
     public int MaxAnswerTokens { get; set; } = Core.Configuration.GenerationCaps.DefaultLlmMaxTokens;
 
+    /// <summary>
+    /// The prompt the LLM is billed for: "same" (the paper: the SLM's prompt, few-shot examples included) or "lean"
+    /// (instruction and question only). Labelling and serving use it alike; the hint cache keys on the messages.
+    /// </summary>
+    [RegularExpression("^(same|lean)$")]
+    public string Prompt { get; set; } = "same";
+
     /// <summary>When the LLM fails: "degrade" answers with the SLM alone, flagged; "fail" answers UNAVAILABLE.</summary>
     [RegularExpression("^(degrade|fail)$")]
     public string OnFailure { get; set; } = "degrade";

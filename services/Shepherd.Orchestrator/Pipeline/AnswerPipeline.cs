@@ -5,6 +5,7 @@ using Shepherd.Core.Errors;
 using Shepherd.Core.Strategies;
 using Shepherd.Core.Tasks;
 using Shepherd.Core.Cost;
+using Shepherd.Llm;
 using Shepherd.Llm.Storage;
 using Shepherd.Orchestrator.Grpc;
 using Shepherd.Orchestrator.Strategies;
@@ -19,6 +20,7 @@ public sealed partial class AnswerPipeline(
     ILedger ledger,
     TimeProvider time,
     IOptions<OrchestratorOptions> options,
+    IOptions<LlmOptions> llmOptions,
     ILogger<AnswerPipeline> logger)
 {
     public const int MaxSamples = 16;
@@ -124,6 +126,7 @@ public sealed partial class AnswerPipeline(
             AlphaOverride = request.HasAlpha ? request.Alpha : null,
             EtaOverride = request.HasEtaHint ? request.EtaHint : null,
             Deadline = deadline,
+            LlmPrompt = Core.Tasks.LlmPrompt.Parse(llmOptions.Value.Prompt),
         };
     }
 

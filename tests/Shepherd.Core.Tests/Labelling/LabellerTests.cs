@@ -166,6 +166,38 @@ public sealed class LabellerTests
         LlmPassed = llmPassed,
     };
 
+    [Theory]
+    [InlineData(LadderMode.Prefix)]
+    [InlineData(LadderMode.Calls)]
+    public async Task TheLeanPromptBillsTheLlmForTheInstructionAndQuestionOnly(LadderMode ladder)
+    {
+        var same = new ScriptedModels(neededHintWords: 6);
+        var lean = new ScriptedModels(neededHintWords: 6);
+
+        var a = await new Labeller(same, new LabelOptions { Ladder = ladder }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+        var b = await new Labeller(lean, new LabelOptions { Ladder = ladder, LlmPrompt = LlmPromptStyle.Lean }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        // The paper's prompt: two worked examples (four turns) and the question; lean: the question's turn alone.
+        Assert.All(same.LlmPrompts, p => Assert.Equal(5, p.Count));
+        Assert.All(lean.LlmPrompts, p => Assert.Equal([ChatMessage.User(Gsm8k.BuildPrompt(Item()))], p));
+        Assert.True(b.LlmPromptTokensPaid < a.LlmPromptTokensPaid / 3, $"lean {b.LlmPromptTokensPaid} vs same {a.LlmPromptTokensPaid}");
+        // The SLM keeps its few-shot prompt either way, so the labels are alike.
+        Assert.Equal(same.SlmPrompts, lean.SlmPrompts);
+        Assert.Equal(a.Record!.NStar, b.Record!.NStar);
+        Assert.Equal((int)(b.LlmPromptTokensPaid / (ladder == LadderMode.Calls ? 10 : 1)), b.Record.LlmPromptTokens!.Value);
+    }
+
+    [Fact]
+    public void LeanDropsOnlyTheFewShotTurns()
+    {
+        var same = LlmPrompt.Messages(Gsm8k, Item(), LlmPromptStyle.Same);
+        var lean = LlmPrompt.Messages(Gsm8k, Item(), LlmPromptStyle.Lean);
+
+        Assert.NotEqual(same.Count, lean.Count);
+        Assert.Equal(same[^1], lean[^1]);
+        Assert.Equal(Tasks.Get("cnk12").BuildMessages(Item()), LlmPrompt.Messages(Tasks.Get("cnk12"), Item(), LlmPromptStyle.Lean));
+    }
+
     [Fact]
     public async Task TheBudgetStopsBeforeAPaidCallWouldCrossIt()
     {
@@ -204,9 +236,14 @@ public sealed class LabellerTests
 
         public List<ulong> Seeds { get; } = [];
 
+        public List<IReadOnlyList<ChatMessage>> LlmPrompts { get; } = [];
+
+        public List<IReadOnlyList<ChatMessage>> SlmPrompts { get; } = [];
+
         public Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<ChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
         {
             LlmCalls++;
+            LlmPrompts.Add(messages);
             var words = LlmAnswer.Split(' ').Take(maxTokens).ToArray();
             var prompt = messages.Sum(m => m.Content.Split(' ').Length);
             return Task.FromResult(new LabelLlmAnswer(string.Join(' ', words), prompt, words.Length, Cached: false, Usd: CallUsd));
@@ -223,6 +260,7 @@ public sealed class LabellerTests
         public Task<LabelSlmResult> SlmAsync(IReadOnlyList<ChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken)
         {
             Seeds.Add(seed);
+            SlmPrompts.Add(messages);
             var last = messages[^1].Content;
             var hintAt = last.IndexOf("\nHint: ", StringComparison.Ordinal);
             var hintWords = hintAt < 0 ? 0 : last[(hintAt + 7)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;

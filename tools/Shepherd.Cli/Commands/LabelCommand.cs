@@ -26,7 +26,7 @@ public static class LabelCommand
         string Dataset, string Split, int? Limit, string Output, LadderMode Ladder, int Trials, int Samples, int Concurrency,
         double? MaxUsd, int OutlierThreshold, int MaxAnswerTokens, int SlmMaxTokens, string Database,
         string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model, bool DropUnhelpable = true,
-        OutlierReading OutlierReading = OutlierReading.Step);
+        OutlierReading OutlierReading = OutlierReading.Step, LlmPromptStyle LlmPrompt = LlmPromptStyle.Same);
 
     public static Command Create()
     {
@@ -49,6 +49,8 @@ public static class LabelCommand
         var caps = GenerationCaps.FromEnvironment();
         var maxAnswer = new Option<int>("--max-answer-tokens") { Description = $"Tokens of the LLM's full answer (default: serving's {GenerationCaps.LlmKey})", DefaultValueFactory = _ => caps.LlmMaxTokens };
         var slmTokens = new Option<int>("--slm-max-tokens") { Description = $"Tokens of each SLM answer (default: serving's {GenerationCaps.SlmKey})", DefaultValueFactory = _ => caps.SlmMaxTokens };
+        var llmPrompt = new Option<string>("--llm-prompt") { Description = "The prompt the LLM is billed for: same (the paper: the SLM's prompt, few-shot included) or lean (instruction and question); default: serving's Llm__Prompt", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Llm__Prompt") is { Length: > 0 } p ? p : Core.Tasks.LlmPrompt.Same };
+        llmPrompt.AcceptOnlyFromAmong(Core.Tasks.LlmPrompt.Same, Core.Tasks.LlmPrompt.Lean);
         var database = new Option<string?>("--db") { Description = "SQLite file of the labelling ledger and hint cache (default .shepherd/labels.db)" };
         var llmBaseUrl = new Option<string?>("--llm-base-url") { Description = "OpenAI-compatible endpoint (default Groq)" };
         var llmModel = new Option<string?>("--llm-model") { Description = "LLM model (default llama-3.3-70b-versatile)" };
@@ -57,7 +59,7 @@ public static class LabelCommand
         var model = new Option<string?>("--model") { Description = "GGUF for the started slm-service" };
         var command = new Command("label", "Build hint-ladder labels (n*, per-level outcomes, reactive features) for a dataset split")
         {
-            dataset, split, limit, output, ladder, trials, samples, concurrency, maxUsd, outlier, outlierReading, maxAnswer, slmTokens, database, llmBaseUrl, llmModel, llmKeyFile, slm, model,
+            dataset, split, limit, output, ladder, trials, samples, concurrency, maxUsd, outlier, outlierReading, llmPrompt, maxAnswer, slmTokens, database, llmBaseUrl, llmModel, llmKeyFile, slm, model,
         };
         command.SetAction(async (parse, ct) =>
         {
@@ -73,7 +75,7 @@ public static class LabelCommand
                 parse.GetValue(split) == "train" ? parse.GetValue(outlier) ?? OutlierFilter.DefaultThreshold(reading) : 0,
                 parse.GetValue(maxAnswer), parse.GetValue(slmTokens), parse.GetValue(database) ?? Path.Combine(home, "labels.db"),
                 parse.GetValue(llmBaseUrl), parse.GetValue(llmModel), parse.GetValue(llmKeyFile), parse.GetValue(slm), parse.GetValue(model),
-                DropUnhelpable: parse.GetValue(split) == "train", reading);
+                DropUnhelpable: parse.GetValue(split) == "train", reading, Core.Tasks.LlmPrompt.Parse(parse.GetValue(llmPrompt)!));
             var stats = await RunAsync(settings, interactive: true, ct);
             return stats is null ? 1 : 0;
         });
@@ -125,7 +127,8 @@ public static class LabelCommand
             {
                 var serving = GenerationCaps.FromEnvironment();
                 var same = serving == new GenerationCaps(s.MaxAnswerTokens, s.SlmMaxTokens);
-                AnsiConsole.MarkupLine($"[grey]generation caps: LLM {s.MaxAnswerTokens} / SLM {s.SlmMaxTokens} tokens" + (same ? " (the serving caps)" : $"; serving uses {Markup.Escape(serving.ToString())}") + "[/]");
+                AnsiConsole.MarkupLine($"[grey]generation caps: LLM {s.MaxAnswerTokens} / SLM {s.SlmMaxTokens} tokens" + (same ? " (the serving caps)" : $"; serving uses {Markup.Escape(serving.ToString())}")
+                    + $"; LLM prompt: {Core.Tasks.LlmPrompt.Name(s.LlmPrompt)}[/]");
             }
 
             if (paid.IsStandIn && interactive)
@@ -136,7 +139,7 @@ public static class LabelCommand
             var task = TaskRegistry.Shared.Get(s.Dataset);
             var labeller = new Labeller(
                 new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, s.Ladder, s.SlmMaxTokens),
-                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, OutlierReading = s.OutlierReading, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
+                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, OutlierReading = s.OutlierReading, LlmPrompt = s.LlmPrompt, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
             {
                 MaxUsd = s.MaxUsd,
             };
