@@ -71,6 +71,37 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, ILedger ledger, Pr
         return (completion, cost, list.TotalUsd);
     }
 
+    /// <summary>The client behind this path (the batch runner sends through the same endpoint and key).</summary>
+    public ILlmClient Client => llm;
+
+    /// <summary>The hint cache's answer for these messages at this cap, or null (so a batch need not ask again).</summary>
+    public Task<LlmCompletion?> CachedAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, CancellationToken cancellationToken) =>
+        FromCacheAsync(PromptHash(llm.Model, messages), maxTokens, allowCut: false, null, cancellationToken);
+
+    /// <summary>
+    /// Books an answer bought through the Batch API: the hint cache, then the ledger at the batch price. An answer the
+    /// cache already holds was booked by an earlier run and is not booked again (a resumed run pays nothing twice).
+    /// </summary>
+    /// <returns>What it cost; null when it was already booked.</returns>
+    public async Task<CostBreakdown?> RecordBatchAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, LlmCompletion completion, LedgerTag tag, CancellationToken cancellationToken)
+    {
+        if (await CachedAsync(messages, maxTokens, cancellationToken) is not null)
+        {
+            return null;
+        }
+
+        var cost = CostBreakdown.ForLlm(prices.For(llm.Model).Batch, completion.PromptTokens, completion.CompletionTokens);
+        await ledger.RecordAsync(
+            new LedgerEntry(time.GetUtcNow(), tag.RequestId, tag.ApiKeyId, tag.Strategy, "llm", llm.Model, completion.PromptTokens, completion.CompletionTokens, cost.TotalUsd, false, llm.IsStandIn),
+            CancellationToken.None);
+        if (cache is not null)
+        {
+            await cache.StoreAsync(llm.Source, llm.Model, PromptHash(llm.Model, messages), new CachedAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Complete), CancellationToken.None);
+        }
+
+        return cost;
+    }
+
     private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, DateTime? deadline, CancellationToken cancellationToken)
     {
         if (cache is null)

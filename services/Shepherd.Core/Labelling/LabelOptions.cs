@@ -9,6 +9,15 @@ public enum LadderMode
     Calls,
 }
 
+/// <summary>What a record whose prefix-ladder check fails gets.</summary>
+public enum PrefixCheckFailure
+{
+    /// <summary>Per-level calls for that record (paid), so its ladder is the paper's.</summary>
+    Fallback,
+    /// <summary>The prefix ladder anyway, the record flagged with the reason (<c>ladder_check</c>).</summary>
+    Flag,
+}
+
 /// <summary>Labelling settings; defaults follow paper.md ("Labels", "Two modes", "Prompts").</summary>
 public sealed record LabelOptions
 {
@@ -16,6 +25,9 @@ public sealed record LabelOptions
     public IReadOnlyList<int> Levels { get; init; } = [0, 10, 20, 30, 40, 50, 60, 70, 80, 90];
 
     public LadderMode Ladder { get; init; } = LadderMode.Prefix;
+
+    /// <summary>A record failing the prefix-ladder check falls back to per-level calls, or is flagged.</summary>
+    public PrefixCheckFailure OnPrefixCheckFailure { get; init; } = PrefixCheckFailure.Fallback;
 
     /// <summary>The prompt the LLM is billed for (<c>Llm:Prompt</c>), as serving sends it.</summary>
     public Tasks.LlmPromptStyle LlmPrompt { get; init; } = Tasks.LlmPromptStyle.Same;

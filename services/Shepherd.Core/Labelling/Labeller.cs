@@ -67,6 +67,17 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
         var answerTokens = (int)full.CompletionTokens;
         var llmGrade = await task.GradeAsync(item, full.Text, cancellationToken);
 
+        // Cutting one answer into hints equals the paper's per-level calls only when the cut counts tokens as the LLM
+        // does and never splits a character; checked per record, else that record buys its levels (or is flagged).
+        var cuts = new Dictionary<int, string>();
+        string? check = null;
+        var useCalls = options.Ladder == LadderMode.Calls;
+        if (!useCalls && answerTokens > 0)
+        {
+            check = await CheckPrefixLadderAsync(full, options.Levels.Select(p => p * answerTokens / 100).Where(n => n > 0).Distinct(), cuts, cancellationToken);
+            useCalls = check is not null && options.OnPrefixCheckFailure == PrefixCheckFailure.Fallback;
+        }
+
         var levels = new List<LabelLevel>();
         // The paper's protocol pays the full answer, then the prompt again and n_p output tokens for every level.
         long callsPrompt = full.PromptTokens, callsCompletion = answerTokens;
@@ -78,7 +89,7 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             string? hint = null;
             if (n > 0)
             {
-                if (options.Ladder == LadderMode.Calls)
+                if (useCalls)
                 {
                     var call = await PaidAsync(llmMessages, n, cancellationToken);
                     paid.Add(call);
@@ -86,7 +97,7 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
                 }
                 else
                 {
-                    hint = await models.LlmPrefixAsync(full.Text, n, cancellationToken);
+                    hint = cuts.TryGetValue(n, out var cut) ? cut : await models.LlmPrefixAsync(full.Text, n, cancellationToken);
                 }
 
                 callsPrompt += full.PromptTokens;
@@ -150,6 +161,8 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             AgreeMax = vote.Votes,
             ConsensusPassed = consensusPassed,
             SampleAnswers = sampleAnswers,
+            Ladder = useCalls ? "calls" : "prefix",
+            LadderCheck = check,
         };
 
         var dropped = DropReason(task.Name, record, llmGrade.Passed);
@@ -178,6 +191,38 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             {
                 return $"outlier ({OutlierFilter.Name(options.OutlierReading)}): {flags} flagged levels (threshold {options.OutlierThreshold})";
             }
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// The prefix ladder's assumptions for one answer: re-tokenised by the cutting tokenizer it gives back
+    /// <c>completion_tokens</c> (or one fewer: an end token), and no cut splits a UTF-8 character or leaves the
+    /// answer's text. Null when they hold, else why not. Fills <paramref name="cuts"/> (n → hint) as it goes.
+    /// </summary>
+    private async Task<string?> CheckPrefixLadderAsync(LabelLlmAnswer full, IEnumerable<int> lengths, Dictionary<int, string> cuts, CancellationToken cancellationToken)
+    {
+        var counted = await models.LlmTokenCountAsync(full.Text, cancellationToken);
+        if (counted != full.CompletionTokens && counted + 1 != full.CompletionTokens)
+        {
+            return $"the cutting tokenizer counts {counted} tokens in the answer; the LLM billed {full.CompletionTokens}";
+        }
+
+        foreach (var n in lengths)
+        {
+            var cut = await models.LlmPrefixAsync(full.Text, n, cancellationToken);
+            if (cut.Contains('\uFFFD', StringComparison.Ordinal) && !full.Text.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                return $"the {n}-token cut splits a multi-byte character";
+            }
+
+            if (!full.Text.TrimStart().StartsWith(cut.TrimStart(), StringComparison.Ordinal))
+            {
+                return $"the {n}-token cut is not a prefix of the answer";
+            }
+
+            cuts[n] = cut;
         }
 
         return null;

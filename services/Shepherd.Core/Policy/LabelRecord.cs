@@ -118,6 +118,15 @@ public sealed record LabelRecord
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? ConsensusPassed { get; init; }
 
+    /// <summary>How the ladder's hints were bought: <c>prefix</c> (cut from the one full answer) or <c>calls</c> (one
+    /// call per level, by choice or after a failed prefix check).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Ladder { get; init; }
+
+    /// <summary>Why the prefix-ladder check failed (the record fell back to calls, or was flagged); null when it passed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? LadderCheck { get; init; }
+
     /// <summary>Each of the K samples in draw order, so any k-of-N (N ≤ K) cascade and one-sample scorers replay exactly.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public IReadOnlyList<LabelSample>? SampleAnswers { get; init; }

@@ -65,4 +65,7 @@ public sealed class PriceOptions
     public double InputPerMillion { get; set; }
 
     public double OutputPerMillion { get; set; }
+
+    /// <summary>The Batch API's discount as a fraction of these prices (Groq: 0.5, half price), for <c>label --llm-batch</c>.</summary>
+    public double BatchDiscount { get; set; } = Core.Cost.ModelPrice.DefaultBatchDiscount;
 }

@@ -199,6 +199,53 @@ public sealed class LabellerTests
     }
 
     [Fact]
+    public async Task ARecordWhoseTokenizerDisagreesFallsBackToPerLevelCalls()
+    {
+        var models = new ScriptedModels(neededHintWords: 6) { ExtraCutTokens = 3 };
+
+        var outcome = await new Labeller(models, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal(10, models.LlmCalls);
+        Assert.Equal("calls", outcome.Record!.Ladder);
+        Assert.Contains("counts 28 tokens in the answer; the LLM billed 25", outcome.Record.LadderCheck, StringComparison.Ordinal);
+        Assert.Equal(outcome.LlmPromptTokensPaid, outcome.CallsEquivalentPromptTokens);
+    }
+
+    [Theory]
+    [InlineData(1, null)]
+    [InlineData(0, null)]
+    [InlineData(2, "counts 23 tokens")]
+    public async Task OneEndTokenIsAllowedAndTheFlagOptionKeepsThePrefixLadder(int extra, string? expected)
+    {
+        // The LLM billing one token more than the cutter counts (an end token) passes; the flag option keeps one call.
+        var models = new ScriptedModels(neededHintWords: 6) { ExtraCutTokens = -extra };
+
+        var outcome = await new Labeller(models, new LabelOptions { OnPrefixCheckFailure = PrefixCheckFailure.Flag }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal(1, models.LlmCalls);
+        Assert.Equal("prefix", outcome.Record!.Ladder);
+        if (expected is null)
+        {
+            Assert.Null(outcome.Record.LadderCheck);
+        }
+        else
+        {
+            Assert.Contains(expected, outcome.Record.LadderCheck, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ACutInsideAMultiByteCharacterFailsTheCheck()
+    {
+        var models = new ScriptedModels(neededHintWords: 6) { CutSuffix = "\uFFFD" };
+
+        var outcome = await new Labeller(models, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal("calls", outcome.Record!.Ladder);
+        Assert.Contains("splits a multi-byte character", outcome.Record.LadderCheck, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TheBudgetStopsBeforeAPaidCallWouldCrossIt()
     {
         var models = new ScriptedModels(neededHintWords: 3);
@@ -255,7 +302,16 @@ public sealed class LabellerTests
         private const double CallUsd = 0.0006;
 
         public Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken) =>
-            Task.FromResult(string.Join(' ', answer.Split(' ').Take(tokens)));
+            Task.FromResult(string.Join(' ', answer.Split(' ').Take(tokens)) + CutSuffix);
+
+        /// <summary>Appended to every cut (a broken character, "\uFFFD", plays a cut inside a multi-byte one).</summary>
+        public string CutSuffix { get; init; } = "";
+
+        /// <summary>The cutting tokenizer's count; <see cref="ExtraCutTokens"/> makes it differ from the LLM's.</summary>
+        public Task<int> LlmTokenCountAsync(string answer, CancellationToken cancellationToken) =>
+            Task.FromResult(answer.Split(' ').Length + ExtraCutTokens);
+
+        public int ExtraCutTokens { get; init; }
 
         public Task<LabelSlmResult> SlmAsync(IReadOnlyList<ChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken)
         {

@@ -38,6 +38,19 @@ public sealed class LabelRunStats
     /// <summary>Training records each outlier reading drops (filled after the run).</summary>
     public IReadOnlyDictionary<OutlierReading, int> OutlierDrops { get; set; } = new Dictionary<OutlierReading, int>();
 
+    /// <summary>What the Batch API bought before the run (<c>--llm-batch</c>), or null.</summary>
+    public LabelBatchStats? Batch { get; set; }
+
+    /// <summary>All paid input tokens: the run's calls and the batch's answers.</summary>
+    public long PaidPromptTokens => LlmPromptTokensPaid + (Batch?.PromptTokens ?? 0);
+
+    public long PaidCompletionTokens => LlmCompletionTokensPaid + (Batch?.CompletionTokens ?? 0);
+
+    public double PaidUsd => UsdPaid + (Batch?.Usd ?? 0);
+
+    /// <summary>The label figures written beside the labels.</summary>
+    public IReadOnlyList<string> Figures { get; set; } = [];
+
     public void Skip()
     {
         lock (_lock)

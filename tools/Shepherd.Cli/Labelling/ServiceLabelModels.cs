@@ -26,6 +26,9 @@ public sealed class ServiceLabelModels(PaidLlm llm, TokenCutter llmTokenizer, Sl
     public Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken) =>
         llmTokenizer.FirstTokensAsync(answer, tokens, cancellationToken);
 
+    public async Task<int> LlmTokenCountAsync(string answer, CancellationToken cancellationToken) =>
+        (await llmTokenizer.TokenizeAsync(answer, cancellationToken)).Count;
+
     public async Task<LabelSlmResult> SlmAsync(IReadOnlyList<CoreChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken)
     {
         var request = new GenerateRequest { N = n, Temperature = (float)temperature, TopP = 0.95f, Seed = seed, MaxTokens = slmMaxTokens };
