@@ -120,10 +120,10 @@ public sealed partial class LabelResumeTests : IAsyncLifetime
 
         // The stand-in LLM counts whitespace words; the cutting tokenizer is stories260K's, so re-tokenising the
         // answer does not give back completion_tokens and each record buys its levels instead.
-        var settings = Settings("fallback") with { Limit = 2, OnPrefixCheckFailure = PrefixCheckFailure.Fallback };
+        var settings = Settings("fallback") with { Limit = 1, OnPrefixCheckFailure = PrefixCheckFailure.Fallback };
         var stats = await LabelCommand.RunAsync(settings, interactive: false, CancellationToken.None);
 
-        Assert.Equal(20, stats!.LlmCallsPaid);
+        Assert.Equal(10, stats!.LlmCallsPaid);
         Assert.All(LabelFile.ReadAll(settings.Output), r =>
         {
             Assert.Equal("calls", r.Ladder);

@@ -106,7 +106,7 @@ public sealed class ReplayMatchesLiveTests : IAsyncLifetime
             new LlmOptions { BaseUrl = groq.BaseUrl, ApiKeyFile = keyFile, ApiKeyVariable = "SHEPHERD_TEST_UNSET_KEY_VARIABLE", MaxAnswerTokens = answerTokens },
             new StorageOptions { SqlitePath = Path.Combine(_work, "labels.db"), HintCacheEnabled = false }, slmClient, NullLoggerFactory.Instance);
         var labeller = new Labeller(
-            new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, LadderMode.Prefix, SlmTokens),
+            new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, SlmTokens),
             new LabelOptions { Temperature = 0, MaxAnswerTokens = answerTokens, OutlierThreshold = 0, DropUnhelpable = false });
         var task = TaskRegistry.Shared.Get("gsm8k");
         var records = new List<LabelRecord>();

@@ -123,7 +123,8 @@ public sealed class ReplayEvaluator
 
     /// <summary>Every point of a grid for one strategy (route: α; cascade-abc: k; cascade-scorer: θ; proactive: α × η; reactive: α × η × k).</summary>
     public IReadOnlyList<ReplayResult> Sweep(ReplayStrategy strategy, ReplayGrid grid) =>
-        grid.Points(strategy, Samples).Select(Evaluate).ToArray();
+        // N < K samples replay only from per-sample answers; older labels sweep k of K alone.
+        grid.Points(strategy, Samples).Where(p => p.Samples == 0 || _queries.All(q => q.HasSampleAnswers)).Select(Evaluate).ToArray();
 
     private void Require(ReplayStrategy strategy)
     {

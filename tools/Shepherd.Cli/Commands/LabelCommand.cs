@@ -144,7 +144,7 @@ public static class LabelCommand
             var task = TaskRegistry.Shared.Get(s.Dataset);
             var labelOptions = new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, OutlierReading = s.OutlierReading, LlmPrompt = s.LlmPrompt, OnPrefixCheckFailure = s.OnPrefixCheckFailure, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable };
             var batch = s.LlmBatch ? await BatchAsync(s, items, paid, llmOptions, task, labelOptions, interactive, ct) : null;
-            var labeller = new Labeller(new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, s.Ladder, s.SlmMaxTokens), labelOptions)
+            var labeller = new Labeller(new ServiceLabelModels(paid, new TokenCutter(slmClient), slmClient, s.SlmMaxTokens), labelOptions)
             {
                 MaxUsd = s.MaxUsd,
             };

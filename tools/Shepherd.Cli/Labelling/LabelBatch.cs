@@ -112,7 +112,7 @@ public sealed class LabelBatch(PaidLlm paid, OpenAiBatchClient client, ITaskKind
             {
                 total.PromptTokens += completion.PromptTokens;
                 total.CompletionTokens += completion.CompletionTokens;
-                total.Usd += cost.Value.TotalUsd;
+                total.Usd += cost.TotalUsd;
             }
         }
 

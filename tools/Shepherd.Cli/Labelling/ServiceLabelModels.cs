@@ -7,17 +7,18 @@ namespace Shepherd.Cli.Labelling;
 
 /// <summary>
 /// Labelling's models: the LLM through <see cref="PaidLlm"/> (hint cache + ledger, so a resumed run pays nothing
-/// twice) and the SLM through the slm-service. In <see cref="LadderMode.Calls"/> mode no cached answer is cut to a
-/// shorter one, so every level is a call of its own, as in the paper.
+/// twice) and the SLM through the slm-service. No cached answer is cut to a shorter one here: the prefix ladder cuts
+/// through <see cref="LlmPrefixAsync"/> after its check, and a level call (the calls ladder, or a record whose check
+/// failed) is a call of its own, as in the paper.
 /// </summary>
-public sealed class ServiceLabelModels(PaidLlm llm, TokenCutter llmTokenizer, SlmService.SlmServiceClient slm, LadderMode ladder, int slmMaxTokens) : ILabelModels
+public sealed class ServiceLabelModels(PaidLlm llm, TokenCutter llmTokenizer, SlmService.SlmServiceClient slm, int slmMaxTokens) : ILabelModels
 {
     private static readonly LedgerTag Tag = new("label", "label", "label");
 
     public async Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
     {
         var tag = Tag with { RequestId = "label/" + PaidLlm.PromptHash(llm.Model, messages)[..16] + "/" + maxTokens };
-        var (completion, cost, _) = await llm.CompleteAsync(messages, maxTokens, tag, remainingBudgetUsd: null, allowCut: ladder == LadderMode.Prefix, cancellationToken);
+        var (completion, cost, _) = await llm.CompleteAsync(messages, maxTokens, tag, remainingBudgetUsd: null, allowCut: false, cancellationToken);
         return new LabelLlmAnswer(completion.Text, completion.PromptTokens, completion.CompletionTokens, completion.Cached, cost.TotalUsd);
     }
 
