@@ -121,7 +121,7 @@ public static class LabelCostBench
                 var messages = LlmPrompt.Messages(task, item, style);
                 words += messages.Sum(m => GroqStandIn.CountTokens(m.Content));
                 var request = new CountTokensRequest();
-                request.Messages.AddRange(messages.Select(m => new ChatMessage { Role = m.Role, Content = m.Content }));
+                request.Messages.AddRange(messages.Select(m => new Contracts.V1.ChatMessage { Role = m.Role, Content = m.Content }));
                 tokens += (await client.CountTokensAsync(request)).TokenCount;
             }
 
