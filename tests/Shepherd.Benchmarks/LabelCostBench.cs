@@ -56,7 +56,7 @@ public static class LabelCostBench
             var address = new Uri(slm.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
             await PromptTokensAsync(address, items, output);
             output.WriteLine();
-            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Labelling {items.Length} GSM8K train queries (LLM: the Groq stand-in, tokens = whitespace words; SLM: stories260K, 1 thread; $0.59/$0.79 per M, batch -50 %)"));
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Labelling {items.Length} GSM8K train queries (LLM: the Groq stand-in, tokens = whitespace words; SLM: stories260K, 1 thread, 16-token answers; $0.59/$0.79 per M, batch -50 %)"));
             output.WriteLine("ladder                   LLM calls  batch answers   input/query  output/query    USD/query");
             LabelRunStats? first = null;
             string? firstOutput = null;
@@ -71,7 +71,7 @@ public static class LabelCostBench
                 var file = Path.Combine(work, name.Replace(" + ", "-", StringComparison.Ordinal) + ".jsonl");
                 var settings = new LabelCommand.Settings(
                     "gsm8k", "train", items.Length, file, ladder, Trials: 1, Samples: 3, Concurrency: 1, MaxUsd: null,
-                    OutlierThreshold: OutlierFilter.DefaultThreshold(OutlierReading.Step), MaxAnswerTokens: GenerationCaps.DefaultLlmMaxTokens, SlmMaxTokens: 48,
+                    OutlierThreshold: OutlierFilter.DefaultThreshold(OutlierReading.Step), MaxAnswerTokens: GenerationCaps.DefaultLlmMaxTokens, SlmMaxTokens: 16,
                     Path.Combine(work, name.Replace(" + ", "-", StringComparison.Ordinal) + ".db"), groq.BaseUrl, "llama-3.3-70b-versatile", keyFile, address, null,
                     DropUnhelpable: true, OutlierReading.Step, prompt,
                     // The stand-in's words are not stories260K's tokens, so the prefix check fails on every record; flag

@@ -159,7 +159,10 @@ public static class ReproduceCommand
             var settings = new LabelCommand.Settings(
                 name, split, count, file, LadderMode.Prefix, Trials: 1, Samples: TaskPresets.Samples, run.Concurrency, run.MaxUsd,
                 OutlierThreshold: cleaned ? OutlierFilter.DefaultThreshold(OutlierReading.Step) : 0, run.LlmCap, run.SlmCap, Path.Combine(directory, "labels.db"),
-                null, null, null, run.SlmAddress, null, DropUnhelpable: cleaned);
+                null, null, null, run.SlmAddress, null, DropUnhelpable: cleaned,
+                // The llama.cpp stand-in's greedy tokens are not always what its tokenizer gives back for the text, so
+                // the prefix check fails; buying ten stand-in calls per query proves nothing, so stand-ins flag instead.
+                OnPrefixCheckFailure: run.Cleaned ? PrefixCheckFailure.Fallback : PrefixCheckFailure.Flag);
             if (await LabelCommand.RunAsync(settings, interactive: true, ct) is null)
             {
                 return null;
