@@ -118,6 +118,28 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, PriceTable prices,
         }
     }
 
+    /// <summary>The client behind this path (the batch runner sends through the same endpoint and key).</summary>
+    public ILlmClient Client => llm;
+
+    /// <summary>The hint cache's answer for these messages at this cap, or null (so a batch need not ask again).</summary>
+    public Task<LlmCompletion?> CachedAsync(IReadOnlyList<CoreChatMessage> messages, int maxTokens, CancellationToken cancellationToken) =>
+        FromCacheAsync(PromptHash(llm.Model, messages), maxTokens, allowCut: false, null, cancellationToken);
+
+    /// <summary>
+    /// An answer bought through the Batch API as it is booked, at the batch price. Like <see cref="CompleteAsync"/> it
+    /// writes no ledger row: the caller books it, then stores the answer with <see cref="StoreBatchAsync"/>.
+    /// </summary>
+    public LlmCharge BatchCharge(LlmCompletion completion)
+    {
+        var list = CostBreakdown.ForLlm(prices.For(llm.Model), completion.PromptTokens, completion.CompletionTokens);
+        var cost = CostBreakdown.ForLlm(prices.For(llm.Model).Batch, completion.PromptTokens, completion.CompletionTokens);
+        return new LlmCharge(completion, cost, list.TotalUsd, llm.Model, llm.IsStandIn);
+    }
+
+    /// <summary>Stores a booked Batch API answer in the hint cache, so the labelling that follows pays nothing more for it.</summary>
+    public Task StoreBatchAsync(IReadOnlyList<CoreChatMessage> messages, LlmCompletion completion) =>
+        StoreAsync(PromptHash(llm.Model, messages), completion);
+
     private async Task<LlmCompletion?> FromCacheAsync(string hash, int tokens, bool allowCut, DateTime? deadline, CancellationToken cancellationToken)
     {
         if (cache is null)

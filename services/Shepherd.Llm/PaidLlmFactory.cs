@@ -8,7 +8,7 @@ public static class PaidLlmFactory
 {
     /// <summary>The configured prices over Groq's defaults.</summary>
     public static PriceTable Prices(LlmOptions options) =>
-        new(options.Pricing.ToDictionary(kv => kv.Key, kv => new ModelPrice(kv.Value.InputPerMillion, kv.Value.OutputPerMillion)));
+        new(options.Pricing.ToDictionary(kv => kv.Key, kv => new ModelPrice(kv.Value.InputPerMillion, kv.Value.OutputPerMillion, kv.Value.BatchDiscount)));
 
     /// <summary>Null when the configured model has a price, else what to set (no paid call may go unrecorded).</summary>
     public static string? MissingPrice(LlmOptions options)

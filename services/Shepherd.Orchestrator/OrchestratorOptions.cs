@@ -51,9 +51,9 @@ public sealed class OrchestratorOptions
     [Range(0, 1_000_000)]
     public int MaxTaskContextChars { get; set; } = 20_000;
 
-    /// <summary>SLM tokens per answer.</summary>
+    /// <summary>SLM tokens per answer; labelling uses the same cap (Core.Configuration.GenerationCaps).</summary>
     [Range(1, 4096)]
-    public int SlmMaxTokens { get; set; } = 512;
+    public int SlmMaxTokens { get; set; } = Core.Configuration.GenerationCaps.DefaultSlmMaxTokens;
 
     /// <summary>Temperature of the K consensus samples (paper: 0.3).</summary>
     [Range(0.0, 2.0)]

@@ -17,7 +17,9 @@ switch (which)
         return await LoadBench.RunAsync(rest, Console.Out);
     case "ledger":
         return await LedgerBench.RunAsync(rest, Console.Out);
+    case "label-cost":
+        return await LabelCostBench.RunAsync(rest, Console.Out);
     default:
-        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, openai, replay, load, ledger");
+        Console.Error.WriteLine($"unknown benchmark '{which}'; available: slm, edge, answer, openai, replay, load, ledger, label-cost");
         return 2;
 }

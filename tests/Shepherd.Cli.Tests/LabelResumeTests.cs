@@ -8,6 +8,7 @@ using Shepherd.Core.Configuration;
 using Shepherd.Core.Datasets;
 using Shepherd.Core.Labelling;
 using Shepherd.Core.Policy;
+using Shepherd.Core.Tasks;
 using Shepherd.Llm.Storage;
 using Shepherd.Slm;
 using Shepherd.TestSupport;
@@ -112,6 +113,106 @@ public sealed partial class LabelResumeTests : IAsyncLifetime
         Assert.True(ratio >= 5, $"prefix reuse should pay at least 5x fewer LLM tokens; got {ratio:F1}x");
     }
 
+    [SkippableFact]
+    public async Task APrefixLadderWhoseTokenizerDiffersFromTheLlmsFallsBackToPerLevelCalls()
+    {
+        Skip.If(_slmAddress is null, "needs ../shared (stories260K.gguf and GSM8K): set SHEPHERD_MODELS / SHEPHERD_DATA");
+
+        // The stand-in LLM counts whitespace words; the cutting tokenizer is stories260K's, so re-tokenising the
+        // answer does not give back completion_tokens and each record buys its levels instead.
+        var settings = Settings("fallback") with { Limit = 1, OnPrefixCheckFailure = PrefixCheckFailure.Fallback };
+        var stats = await LabelCommand.RunAsync(settings, interactive: false, CancellationToken.None);
+
+        Assert.Equal(10, stats!.LlmCallsPaid);
+        Assert.All(LabelFile.ReadAll(settings.Output), r =>
+        {
+            Assert.Equal("calls", r.Ladder);
+            Assert.Contains("the cutting tokenizer counts", r.LadderCheck, StringComparison.Ordinal);
+        });
+
+        // With --prefix-check flag the record keeps its one call and says why it is suspect.
+        var flagged = Settings("prefix-flagged") with { Limit = 1 };
+        Assert.Equal(1, (await LabelCommand.RunAsync(flagged, interactive: false, CancellationToken.None))!.LlmCallsPaid);
+        Assert.All(LabelFile.ReadAll(flagged.Output), r =>
+        {
+            Assert.Equal("prefix", r.Ladder);
+            Assert.NotNull(r.LadderCheck);
+        });
+    }
+
+    [SkippableFact]
+    public async Task BatchLabellingBooksEachAnswerOnceAtTheBatchPriceAndResumesWithoutResubmitting()
+    {
+        Skip.If(_slmAddress is null, "needs ../shared (stories260K.gguf and GSM8K): set SHEPHERD_MODELS / SHEPHERD_DATA");
+        var settings = Settings("batch") with { LlmBatch = true, LlmPrompt = LlmPromptStyle.Lean };
+        _groq!.BatchPollsToFinish = int.MaxValue;
+        // One request fails in the batch: its query is called at list price by the labelling that follows.
+        var failing = "full-1";
+        _groq.BatchFails = id => id == failing;
+        var syncBefore = _groq.RequestCount;
+
+        // Killed while the batch runs: the batch id is stored, nothing is labelled yet.
+        using (var kill = new CancellationTokenSource())
+        {
+            var polls = 0;
+            var run = LabelCommand.RunAsync(settings, interactive: false, kill.Token);
+            while (!File.Exists(Shepherd.Cli.Labelling.LabelBatch.StateFile(settings.Output)) && polls++ < 500)
+            {
+                await Task.Delay(10);
+            }
+
+            await kill.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
+        }
+
+        Assert.Equal(1, _groq.BatchesCreated);
+        Assert.Empty(_groq.BatchLines);
+        _groq.BatchPollsToFinish = 3;
+        var stats = await LabelCommand.RunAsync(settings, interactive: false, CancellationToken.None);
+
+        // Resumed: the stored batch, not a new one; uploaded once; every query's full answer asked once in it.
+        Assert.Equal(1, _groq.BatchesCreated);
+        Assert.Equal(1, _groq.FilesUploaded);
+        Assert.Equal(Queries, _groq.BatchLines.Count);
+        Assert.False(File.Exists(Shepherd.Cli.Labelling.LabelBatch.StateFile(settings.Output)));
+        Assert.Equal(Queries - 1, stats!.Batch!.Answered);
+        Assert.Equal(1, stats.Batch.Failed);
+        // The failed one is the only synchronous call; the others came from the cache.
+        Assert.Equal(1, _groq.RequestCount - syncBefore);
+        Assert.Equal(1, stats.LlmCallsPaid);
+        Assert.Equal(Queries, LabelFile.ReadAll(settings.Output).Count);
+
+        // Booked once each in the ledger; the batch ones at half price.
+        var ledger = Shepherd.Llm.PaidLlmFactory.Ledger(new StorageOptions { SqlitePath = settings.Database });
+        var totals = await ledger.TotalsAsync("label", null, null, CancellationToken.None);
+        Assert.Equal(Queries, totals.Where(t => t.Strategy == "label").Sum(t => t.Calls));
+        var listPrice = new Shepherd.Core.Cost.ModelPrice(0.59, 0.79);
+        Assert.Equal(listPrice.Batch.Input(stats.Batch.PromptTokens) + listPrice.Batch.Output(stats.Batch.CompletionTokens), stats.Batch.Usd, 12);
+        Assert.True(stats.Batch.Usd > 0);
+
+        // A second run pays nothing: everything is labelled; nothing is batched or called.
+        var again = await LabelCommand.RunAsync(settings, interactive: false, CancellationToken.None);
+        Assert.Equal(1, _groq.BatchesCreated);
+        Assert.Equal(0, again!.PaidUsd);
+    }
+
+    [SkippableFact]
+    public async Task BatchLabellingWithTheCallsLadderBatchesEveryLevelToo()
+    {
+        Skip.If(_slmAddress is null, "needs ../shared (stories260K.gguf and GSM8K): set SHEPHERD_MODELS / SHEPHERD_DATA");
+        var settings = Settings("batch-calls") with { Limit = 2, LlmBatch = true, Ladder = LadderMode.Calls };
+        var batchesBefore = _groq!.BatchesCreated;
+        var syncBefore = _groq.RequestCount;
+
+        var stats = await LabelCommand.RunAsync(settings, interactive: false, CancellationToken.None);
+
+        Assert.Equal(2, _groq.BatchesCreated - batchesBefore);
+        Assert.Equal(0, _groq.RequestCount - syncBefore);
+        Assert.Equal(0, stats!.LlmCallsPaid);
+        Assert.Equal(stats.CallsEquivalentCompletionTokens, stats.Batch!.CompletionTokens);
+        Assert.All(LabelFile.ReadAll(settings.Output), r => Assert.Equal("calls", r.Ladder));
+    }
+
     private static async Task<long> BilledLlmCalls(string database)
     {
         var ledger = Shepherd.Llm.PaidLlmFactory.Ledger(new StorageOptions { SqlitePath = database });
@@ -122,5 +223,8 @@ public sealed partial class LabelResumeTests : IAsyncLifetime
     private LabelCommand.Settings Settings(string name) => new(
         "gsm8k", "train", Queries, Path.Combine(_work, name + ".jsonl"), LadderMode.Prefix, Trials: 1, Samples: 3, Concurrency: 1, MaxUsd: null,
         OutlierThreshold: 0, MaxAnswerTokens: 256, SlmMaxTokens: 16, Path.Combine(_work, name + ".db"),
-        _groq!.BaseUrl, "llama-3.3-70b-versatile", Path.Combine(_work, "key"), _slmAddress, null, DropUnhelpable: false);
+        _groq!.BaseUrl, "llama-3.3-70b-versatile", Path.Combine(_work, "key"), _slmAddress, null, DropUnhelpable: false,
+        // The stand-in counts words, the cutter stories260K's tokens: the check fails, and these tests keep the
+        // prefix ladder (flagged) to compare it with calls. PrefixLadderFallsBack… shows the default.
+        OnPrefixCheckFailure: PrefixCheckFailure.Flag, BatchPollInterval: TimeSpan.FromMilliseconds(20));
 }

@@ -49,6 +49,21 @@ public sealed class ReproduceTests
             Assert.Equal(4, File.ReadAllLines(Path.Combine(output, "labels-train.jsonl")).Length);
             Assert.True(File.Exists(Path.Combine(output, "bundle-proactive", "heads.onnx")));
             Assert.True(File.Exists(Path.Combine(output, "bundle-reactive", "policy.json")));
+
+            // HumanEval as in the paper: zero-shot with the GSM8K-trained policy; only its test split is labelled.
+            var humanEval = Path.Combine(output, "humaneval");
+            var zeroShot = await ExternalTool.RunAsync(
+                "dotnet",
+                [cli, "reproduce", "--dataset", "humaneval", "--policy-from", output, "--test", "2", "--out", humanEval, "--slm-max-tokens", "16", "--max-answer-tokens", "48"],
+                TimeSpan.FromMinutes(4),
+                environment: new Dictionary<string, string?> { ["GROQ_API_KEY"] = null, ["COLUMNS"] = "200" });
+
+            Assert.True(zeroShot.ExitCode == 0, zeroShot.StdOut + zeroShot.StdErr);
+            Assert.Contains("zero-shot with the policy trained on GSM8K", zeroShot.StdOut);
+            Assert.Equal(["labels-test.jsonl"], Directory.GetFiles(humanEval, "labels-*.jsonl").Select(Path.GetFileName));
+            Assert.All(File.ReadAllLines(Path.Combine(humanEval, "labels-test.jsonl")), l => Assert.Contains("\"task\":\"humaneval\"", l, StringComparison.Ordinal));
+            Assert.Contains("zero-shot: the policy was trained on GSM8K", await File.ReadAllTextAsync(Path.Combine(humanEval, "results.md")));
+            Assert.False(Directory.Exists(Path.Combine(humanEval, "bundle-proactive")));
         }
         finally
         {

@@ -33,7 +33,7 @@ public sealed record GroqReply(
 /// whitespace words, so max_completion_tokens = n returns the answer's first n words (finish_reason "length").
 /// Tests script replies with <see cref="Enqueue"/> and read what was asked in <see cref="Requests"/>.
 /// </summary>
-public sealed class GroqStandIn : IAsyncDisposable
+public sealed partial class GroqStandIn : IAsyncDisposable
 {
     public const string ValidKey = "gsk_test_0123456789abcdef";
 
@@ -74,6 +74,7 @@ public sealed class GroqStandIn : IAsyncDisposable
         var app = builder.Build();
         var standIn = new GroqStandIn(app, root);
         app.MapPost("/openai/v1/chat/completions", standIn.HandleAsync);
+        standIn.MapBatches(app, "/openai/v1");
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         standIn.BaseUrl = address.TrimEnd('/') + "/openai/v1";
@@ -174,6 +175,13 @@ public sealed class GroqStandIn : IAsyncDisposable
             return;
         }
 
+        response.ContentType = "application/json";
+        await response.WriteAsync(Complete(body).ToJsonString());
+    }
+
+    /// <summary>The chat.completion the model gives for a request body (the same for live calls and batch lines).</summary>
+    private JsonObject Complete(JsonObject body)
+    {
         var messages = body["messages"]!.AsArray();
         var lastUser = messages.Last(m => m!["role"]!.GetValue<string>() == "user")!["content"]!.GetValue<string>();
         var words = Answer(lastUser).Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries);
@@ -207,9 +215,10 @@ public sealed class GroqStandIn : IAsyncDisposable
             ["system_fingerprint"] = "fp_standin",
             ["x_groq"] = new JsonObject { ["id"] = "req_" + Guid.NewGuid().ToString("N") },
         };
-        response.ContentType = "application/json";
-        await response.WriteAsync(completion.ToJsonString());
+        return completion;
     }
+
+    private static bool Authorized(HttpContext http) => http.Request.Headers.Authorization.ToString() == "Bearer " + ValidKey;
 
     private static async Task ErrorAsync(HttpResponse response, int status, string message, string type, string code)
     {

@@ -1,8 +1,14 @@
 namespace Shepherd.Core.Cost;
 
-/// <summary>USD per million tokens, input and output.</summary>
-public sealed record ModelPrice(double InputPerMillion, double OutputPerMillion)
+/// <summary>USD per million tokens, input and output, and the Batch API's discount as a fraction of them.</summary>
+public sealed record ModelPrice(double InputPerMillion, double OutputPerMillion, double BatchDiscount = ModelPrice.DefaultBatchDiscount)
 {
+    /// <summary>Groq's Batch API: half price (at the time of writing).</summary>
+    public const double DefaultBatchDiscount = 0.5;
+
+    /// <summary>The price of a request sent through the Batch API.</summary>
+    public ModelPrice Batch => new(InputPerMillion * (1 - BatchDiscount), OutputPerMillion * (1 - BatchDiscount), 0);
+
     public double Input(long tokens) => tokens * InputPerMillion / 1_000_000d;
 
     public double Output(long tokens) => tokens * OutputPerMillion / 1_000_000d;
@@ -32,6 +38,11 @@ public sealed class PriceTable
             if (!double.IsFinite(price.InputPerMillion) || !double.IsFinite(price.OutputPerMillion) || price.InputPerMillion < 0 || price.OutputPerMillion < 0)
             {
                 throw new ArgumentOutOfRangeException(nameof(overrides), $"price of '{model}' must be finite and non-negative");
+            }
+
+            if (!(price.BatchDiscount is >= 0 and <= 1))
+            {
+                throw new ArgumentOutOfRangeException(nameof(overrides), $"the batch discount of '{model}' must be a fraction in [0, 1]");
             }
 
             _prices[model] = price;

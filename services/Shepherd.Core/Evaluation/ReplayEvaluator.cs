@@ -19,7 +19,9 @@ public sealed class ReplayEvaluator
     private readonly ReplayQuery[] _queries;
     private readonly ReplayExecutor _executor;
 
-    public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null)
+    /// <param name="scorer">The reactive head's scores on one sample's features (cascade-scorer scores one SLM answer, as
+    /// live); null: the K-sample scores.</param>
+    public ReplayEvaluator(IReadOnlyList<LabelRecord> records, ReplayOptions? options = null, PolicyScores? proactive = null, PolicyScores? reactive = null, PolicyScores? scorer = null)
     {
         Options = options ?? new ReplayOptions();
         if (records.Count == 0)
@@ -38,6 +40,11 @@ public sealed class ReplayEvaluator
         if (reactive is not null)
         {
             Attach(reactive, PolicyMode.Reactive);
+        }
+
+        foreach (var q in scorer is null ? [] : _queries)
+        {
+            q.ScorerP = scorer!.ById.TryGetValue(q.Id, out var score) ? score.PHint : throw new ReplayDataException(q.Id, "no one-sample reactive score");
         }
 
         Samples = _queries.All(q => q.HasConsensus) ? _queries.Max(q => q.Samples) : 0;
@@ -121,7 +128,8 @@ public sealed class ReplayEvaluator
 
     /// <summary>Every point of a grid for one strategy (route: α; cascade-abc: k; cascade-scorer: θ; proactive: α × η; reactive: α × η × k).</summary>
     public IReadOnlyList<ReplayResult> Sweep(StrategyKind strategy, ReplayGrid grid) =>
-        grid.Points(strategy, Samples).Select(Evaluate).ToArray();
+        // N < K samples replay only from per-sample answers; older labels sweep k of K alone.
+        grid.Points(strategy, Samples).Where(p => p.Samples == 0 || _queries.All(q => q.HasSampleAnswers)).Select(Evaluate).ToArray();
 
     private void Require(StrategyKind strategy)
     {

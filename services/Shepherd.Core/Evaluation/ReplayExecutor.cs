@@ -32,12 +32,14 @@ internal sealed class ReplayExecutor
     // Per strategy and key: the plan's id. Per plan: who answered. Per query and plan: cost and correctness.
     private readonly byte[] _planOf = new byte[(StrategyNames.All.Count + 1) * Keys];
     private readonly AnsweredBy[] _answeredBy;
+    private readonly Weights[] _weights;
     private readonly int _plans;
     private readonly double[] _cost;
     private readonly double[] _correct;
 
     // Per query: what its key is computed from.
     private readonly string[] _ids;
+    private readonly IReadOnlyList<ReplayQuery> _queries;
     private readonly double[] _proactiveP;
     private readonly int[] _proactiveHint;
     private readonly double[] _reactiveP;
@@ -66,7 +68,9 @@ internal sealed class ReplayExecutor
         }
 
         _plans = plans.Count;
-        _answeredBy = plans.Select(p => new Weights(p).By).ToArray();
+        _weights = plans.Select(p => new Weights(p)).ToArray();
+        _answeredBy = _weights.Select(w => w.By).ToArray();
+        _queries = queries;
         var n = queries.Count;
         (_cost, _correct) = (new double[n * _plans], new double[n * _plans]);
         (_ids, _proactiveP, _proactiveHint, _reactiveP, _reactiveHint) = (new string[n], new double[n], new int[n], new double[n], new int[n]);
@@ -86,7 +90,7 @@ internal sealed class ReplayExecutor
             (_ids[i], _proactiveP[i], _proactiveHint[i], _reactiveP[i], _reactiveHint[i], _agreeMax[i]) =
                 (q.Id, q.ProactiveP, q.ProactiveHint, q.ReactiveP, q.ReactiveHint, q.AgreeMax);
             _noReactiveScore[i] = double.IsNaN(q.ReactiveP);
-            _scorerConfidence[i] = _noReactiveScore[i] ? StrategyMachine.EntropyConfidence(q.MeanEntropy, entropyScale) : 1 - q.ReactiveP;
+            _scorerConfidence[i] = _noReactiveScore[i] ? StrategyMachine.EntropyConfidence(q.ScorerEntropy, entropyScale) : 1 - (double.IsNaN(q.ScorerP) ? q.ReactiveP : q.ScorerP);
         }
     }
 
@@ -143,6 +147,17 @@ internal sealed class ReplayExecutor
 
                 break;
             case StrategyKind.CascadeAbc:
+                if (p.Samples > 0)
+                {
+                    // The paper's ABC: the first N samples of the K the labels keep.
+                    for (var i = 0; i < _ids.Length; i++)
+                    {
+                        AddAbc(i, p, ref cost, ref correct, by);
+                    }
+
+                    break;
+                }
+
                 for (var i = 0; i < _ids.Length; i++)
                 {
                     Add(i, plans[(int)Bit(_agreeMax[i] >= p.Agree, Key.Consensus)], ref cost, ref correct, by);
@@ -164,6 +179,12 @@ internal sealed class ReplayExecutor
     /// <summary>One query at one point.</summary>
     public ReplayOutcome Run(int query, in ReplayPoint p)
     {
+        if (p.Strategy == StrategyKind.CascadeAbc && p.Samples > 0)
+        {
+            var (abcPlan, abcCost, abcCorrect) = Abc(query, p);
+            return new ReplayOutcome(abcCost, abcCorrect, _answeredBy[abcPlan]);
+        }
+
         var plan = Checked(query, _planOf[((int)p.Strategy * Keys) + (int)KeyOf(query, p)]);
         return new ReplayOutcome(_cost[(query * _plans) + plan], _correct[(query * _plans) + plan], _answeredBy[plan]);
     }
@@ -176,6 +197,28 @@ internal sealed class ReplayExecutor
         cost += _cost[cell];
         correct += _correct[cell];
         by[(int)_answeredBy[plan]]++;
+    }
+
+    private void AddAbc(int query, in ReplayPoint p, ref double cost, ref double correct, Span<int> by)
+    {
+        var (plan, c, ok) = Abc(query, p);
+        cost += c;
+        correct += ok;
+        by[(int)_answeredBy[plan]]++;
+    }
+
+    /// <summary>cascade-abc drawing the point's N samples: the plan, its cost and correctness (0/1 weights, exact).</summary>
+    private (byte Plan, double Cost, double Correct) Abc(int query, in ReplayPoint p)
+    {
+        var q = _queries[query];
+        var (agreeMax, abcCorrect, abcCost) = q.AbcOf(p.Samples);
+        var plan = Checked(query, _planOf[((int)StrategyKind.CascadeAbc * Keys) + (int)Bit(agreeMax >= p.Agree, Key.Consensus)]);
+        var w = _weights[plan];
+        var cost = (abcCost * w.Sampled) + (q.SlmRunCost * w.SlmRun) + (q.ProactiveShepherdCost * w.HintedProactive)
+            + (q.ReactiveShepherdCost * w.HintedReactive) + (q.LlmCost * w.Llm);
+        var correct = (abcCorrect * w.BySamples) + (q.LlmCorrect * w.ByLlm) + (q.ProactiveShepherdCorrect * w.ByHintProactive)
+            + (q.ReactiveShepherdCorrect * w.ByHintReactive) + (q.SlmCorrect * w.BySlm);
+        return (plan, cost, correct);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

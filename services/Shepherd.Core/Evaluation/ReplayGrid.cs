@@ -40,7 +40,9 @@ public sealed record ReplayGrid
             case StrategyKind.Route:
                 return Alphas.Select(a => new ReplayPoint(strategy, Alpha: a));
             case StrategyKind.CascadeAbc:
-                return agrees.Select(k => new ReplayPoint(strategy, Agree: k));
+                // k of K, and the paper's ABC (N = 2 samples, escalate unless both agree).
+                return agrees.Select(k => new ReplayPoint(strategy, Agree: k))
+                    .Concat(samples >= TaskPresets.AbcSamples ? [new ReplayPoint(strategy, Agree: TaskPresets.AbcSamples, Samples: TaskPresets.AbcSamples)] : []);
             case StrategyKind.CascadeScorer:
                 return Thresholds.Select(t => new ReplayPoint(strategy, Threshold: t));
             case StrategyKind.Proactive:

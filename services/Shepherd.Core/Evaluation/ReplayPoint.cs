@@ -5,9 +5,10 @@ namespace Shepherd.Core.Evaluation;
 
 /// <summary>
 /// One operating point of a strategy. Only the fields its strategy reads matter: α (route, proactive, reactive),
-/// η_hint (proactive, reactive), k agreeing samples (cascade-abc, reactive), θ the scorer threshold (cascade-scorer).
+/// η_hint (proactive, reactive), k agreeing samples (cascade-abc, reactive), θ the scorer threshold (cascade-scorer),
+/// N samples drawn (cascade-abc; 0 = all K the labels hold).
 /// </summary>
-public readonly record struct ReplayPoint(StrategyKind Strategy, double Alpha = 0, int EtaHint = 0, int Agree = 0, double Threshold = 0)
+public readonly record struct ReplayPoint(StrategyKind Strategy, double Alpha = 0, int EtaHint = 0, int Agree = 0, double Threshold = 0, int Samples = 0)
 {
     public string Name => Strategy.ToWire();
 
@@ -15,7 +16,7 @@ public readonly record struct ReplayPoint(StrategyKind Strategy, double Alpha = 
     public string Parameters => Strategy switch
     {
         StrategyKind.Route => $"α={F(Alpha)}",
-        StrategyKind.CascadeAbc => $"k={Agree}",
+        StrategyKind.CascadeAbc => Samples > 0 ? $"{Agree} of N={Samples}" : $"k={Agree}",
         StrategyKind.CascadeScorer => $"θ={F(Threshold)}",
         StrategyKind.Proactive => $"α={F(Alpha)} η={EtaHint}",
         StrategyKind.Reactive => $"α={F(Alpha)} η={EtaHint} k={Agree}",

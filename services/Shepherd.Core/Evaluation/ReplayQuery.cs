@@ -1,4 +1,5 @@
 using Shepherd.Core.Policy;
+using Shepherd.Core.Strategies;
 
 namespace Shepherd.Core.Evaluation;
 
@@ -75,9 +76,39 @@ public sealed class ReplayQuery
             AgreeMax = agree;
             ConsensusCorrect = consensus ? 1 : 0;
             ConsensusCost = SlmCost(SlmPromptTokens, SlmAnswerTokens, k);
+            _abc = [.. Enumerable.Range(1, k).Select(n => Abc(record, n, agree, consensus))];
         }
 
         MeanEntropy = record.Features.TryGetValue(PolicyFeatureNames.MeanEntropy, out var entropy) ? entropy : double.NaN;
+        // The live scorer scores one SLM answer: the first sample's entropy when the labels keep each sample.
+        ScorerEntropy = record.SampleAnswers is [var firstSample, ..] ? firstSample.Entropy : MeanEntropy;
+        HasSampleAnswers = record.SampleAnswers is { Count: > 0 };
+    }
+
+    /// <summary>Whether the record keeps each sample (any N ≤ K replays exactly), not only K's summary.</summary>
+    public bool HasSampleAnswers { get; }
+
+    /// <summary>The entropy cascade-scorer scores without reactive scores: one sample's, else the K-sample mean.</summary>
+    public double ScorerEntropy { get; }
+
+    /// <summary>cascade-abc drawing the first <paramref name="n"/> samples: the most agreeing, the majority's correctness, the cost.</summary>
+    public (int AgreeMax, double Correct, double Cost) AbcOf(int n) =>
+        n >= 1 && n <= _abc.Length ? _abc[n - 1] : throw new ReplayDataException(Id, $"cascade-abc with N = {n} needs {n} samples; the record has {_abc.Length}");
+
+    private (int AgreeMax, double Correct, double Cost)[] _abc = [];
+
+    private (int, double, double) Abc(LabelRecord record, int n, int agreeMax, bool consensus)
+    {
+        if (record.SampleAnswers is not { } answers || answers.Count < n)
+        {
+            // Old labels: only K's summary; fewer samples cannot be replayed, so they read as K's (HasSampleAnswers says so).
+            return (agreeMax, consensus ? 1 : 0, SlmCost(SlmPromptTokens, SlmAnswerTokens, n));
+        }
+
+        var drawn = answers.Take(n).ToArray();
+        var vote = Consensus.Vote([.. drawn.Select(a => a.Key)], 1);
+        var passed = vote.FirstIndex >= 0 && drawn[vote.FirstIndex].Passed;
+        return (vote.Votes, passed ? 1 : 0, SlmCost(SlmPromptTokens, drawn.Average(a => (double)a.Tokens), n));
     }
 
     public string Id { get; }
@@ -133,6 +164,7 @@ public sealed class ReplayQuery
     internal int ReactiveHint;
     internal double ReactiveShepherdCost;
     internal double ReactiveShepherdCorrect;
+    internal double ScorerP = double.NaN;
 
     /// <summary>
     /// The correctness of the SLM finishing a hint of n LLM tokens: n ≤ 0 is the SLM alone; n ≥ |h_l| is the

@@ -16,6 +16,9 @@ public sealed record ReportSettings
     /// <summary>cascade-abc's k.</summary>
     public int CascadeAgree { get; init; } = 2;
 
+    /// <summary>cascade-abc's N samples drawn (0 = the K the labels hold; the CLI sets the paper's 2 when labels keep each sample).</summary>
+    public int CascadeSamples { get; init; }
+
     /// <summary>cascade-scorer's θ (live: Orchestrator:ScorerThreshold).</summary>
     public double ScorerThreshold { get; init; } = 0.5;
 
@@ -100,7 +103,7 @@ public static class ReportBuilder
     public static ReplayPoint TablePoint(StrategyKind strategy, ReportSettings settings) => strategy switch
     {
         StrategyKind.Route => new(strategy, Alpha: settings.RouteAlpha),
-        StrategyKind.CascadeAbc => new(strategy, Agree: settings.CascadeAgree),
+        StrategyKind.CascadeAbc => new(strategy, Agree: settings.CascadeAgree, Samples: settings.CascadeSamples),
         StrategyKind.CascadeScorer => new(strategy, Threshold: settings.ScorerThreshold),
         StrategyKind.Proactive => new(strategy, Alpha: settings.ProactiveAlpha, EtaHint: settings.ProactiveEta),
         StrategyKind.Reactive => new(strategy, Alpha: settings.ReactiveAlpha, EtaHint: settings.ReactiveEta, Agree: settings.ReactiveAgree),

@@ -6,7 +6,9 @@ namespace Shepherd.Core.Grading;
 /// <summary>
 /// GSM8K-style numeric answers: the number after <c>####</c> in references; in model outputs the stated answer
 /// (<c>####</c>, <c>\boxed{}</c>, "the answer is", "Answer:") or else the last number. Tolerates commas,
-/// <c>$</c>, units, trailing periods and percent signs. The key is the canonical decimal ("1,200.50" → "1200.5").
+/// <c>$</c>, units, trailing periods and percent signs. A fraction ("1/2."), a mixed number ("3 1/2") or a LaTeX
+/// fraction (<c>\frac{1}{2}</c>, <c>\dfrac</c>, <c>\tfrac</c>) reads as its value. The key is the canonical decimal
+/// ("1,200.50" → "1200.5", "3 1/2" → "3.5").
 /// </summary>
 public static partial class NumericAnswer
 {
@@ -16,7 +18,7 @@ public static partial class NumericAnswer
     public static ExtractedAnswer FromReference(string reference)
     {
         var marker = reference.LastIndexOf("####", StringComparison.Ordinal);
-        var tail = marker >= 0 ? reference[(marker + 4)..] : reference;
+        var tail = RewriteLatexFractions(marker >= 0 ? reference[(marker + 4)..] : reference);
         var match = NumberPattern().Match(tail);
         return match.Success ? Make(match.Value) : ExtractedAnswer.None;
     }
@@ -24,7 +26,7 @@ public static partial class NumericAnswer
     /// <summary>The stated final number of a model output, else its last number, or none.</summary>
     public static ExtractedAnswer FromOutput(string output)
     {
-        var text = CutHallucinatedShot(output);
+        var text = RewriteLatexFractions(CutHallucinatedShot(output));
         Match? lastMarker = null;
         foreach (Match marker in AnswerMarker().Matches(text))
         {
@@ -51,9 +53,16 @@ public static partial class NumericAnswer
         return value is null ? null : Format(value.Value);
     }
 
-    /// <summary>Parses "1,234.50", "$12", "-3", "45%", "7." and simple fractions "3/4".</summary>
+    /// <summary>Parses "1,234.50", "$12", "-3", "45%", "7.", fractions "3/4" and mixed numbers "3 1/2" (a proper
+    /// fraction after a whole number, so "2 10/5" is not one).</summary>
     public static decimal? Parse(string text)
     {
+        var mixed = MixedNumber().Match(text.Trim());
+        if (mixed.Success)
+        {
+            return ParseMixed(mixed);
+        }
+
         var cleaned = text.Trim().Replace(",", "", StringComparison.Ordinal).Replace("$", "", StringComparison.Ordinal)
             .Replace("%", "", StringComparison.Ordinal).Replace(" ", "", StringComparison.Ordinal).TrimEnd('.');
         var slash = cleaned.IndexOf('/', StringComparison.Ordinal);
@@ -94,8 +103,37 @@ public static partial class NumericAnswer
     private static ExtractedAnswer Make(string raw)
     {
         var canonical = Canonicalize(raw);
+        if (canonical is null && MixedNumber().Match(raw.Trim()) is { Success: true } improper)
+        {
+            // "Step 2 10/5": a whole number then an improper fraction is two numbers; the later one is the reading.
+            return Make(improper.Groups["fraction"].Value);
+        }
+
         return canonical is null ? ExtractedAnswer.None : new ExtractedAnswer(raw.Trim(), canonical);
     }
+
+    private static decimal? ParseMixed(Match mixed)
+    {
+        var whole = decimal.Parse(mixed.Groups["whole"].Value, NumberStyles.Integer, CultureInfo.InvariantCulture);
+        var numerator = decimal.Parse(mixed.Groups["num"].Value, NumberStyles.Integer, CultureInfo.InvariantCulture);
+        var denominator = decimal.Parse(mixed.Groups["den"].Value, NumberStyles.Integer, CultureInfo.InvariantCulture);
+        if (denominator == 0 || numerator >= denominator)
+        {
+            return null;
+        }
+
+        var magnitude = Math.Round(whole + (numerator / denominator), 12);
+        return mixed.Groups["sign"].Success ? -magnitude : magnitude;
+    }
+
+    // \frac{1}{2} → 1/2; a whole number right before it ("3\frac{1}{2}") becomes a mixed number "3 1/2".
+    private static string RewriteLatexFractions(string text) =>
+        LatexFraction().Replace(text, m =>
+        {
+            var separator = m.Index > 0 && char.IsDigit(text[m.Index - 1]) ? " " : string.Empty;
+            var sign = m.Groups["sign"].Success ? "-" : string.Empty;
+            return $"{separator}{sign}{m.Groups["num"].Value}/{m.Groups["den"].Value}";
+        });
 
     private static string TailAfter(string text, Match marker)
     {
@@ -112,8 +150,14 @@ public static partial class NumericAnswer
         return cut.Success && cut.Index > 0 ? output[..cut.Index] : output;
     }
 
-    [GeneratedRegex(@"(?<![\w.])-?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?/\s?\d+(?![\d.]))?|(?<![\w.])-?\.\d+")]
+    [GeneratedRegex(@"(?<![\w.])-?\$?\s?\d+[ \t]+\d+\s?/\s?\d+(?!\d|[.,]\d)|(?<![\w.])-?\$?\s?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:\s?/\s?\d+(?!\d|[.,]\d))?|(?<![\w.])-?\.\d+")]
     private static partial Regex NumberPattern();
+
+    [GeneratedRegex(@"^(?<sign>-)?\$?\s?(?<whole>\d+)\s+(?<fraction>(?<num>\d+)\s?/\s?(?<den>\d+))$")]
+    private static partial Regex MixedNumber();
+
+    [GeneratedRegex(@"(?<sign>-)?\\[dt]?frac\s*\{\s*(?<num>\d+)\s*\}\s*\{\s*(?<den>\d+)\s*\}")]
+    private static partial Regex LatexFraction();
 
     [GeneratedRegex(@"####|\\boxed\s*\{|final\s+answer\s*(?:is|:|=)?|the\s+answer\s+is|\banswer\s*:|\banswer\s*=", RegexOptions.IgnoreCase)]
     private static partial Regex AnswerMarker();

@@ -24,6 +24,9 @@ public interface ILabelModels
     /// <summary>The first n tokens of an LLM answer, cut with the LLM's tokenizer (or one it shares).</summary>
     Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken);
 
+    /// <summary>How many tokens the cutting tokenizer of <see cref="LlmPrefixAsync"/> finds in an answer.</summary>
+    Task<int> LlmTokenCountAsync(string answer, CancellationToken cancellationToken);
+
     /// <summary>n SLM samples of the messages at the temperature, seeded (sample i uses seed + i).</summary>
     Task<LabelSlmResult> SlmAsync(IReadOnlyList<ChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken);
 }

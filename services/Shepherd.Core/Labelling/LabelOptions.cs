@@ -9,6 +9,15 @@ public enum LadderMode
     Calls,
 }
 
+/// <summary>What a record whose prefix-ladder check fails gets.</summary>
+public enum PrefixCheckFailure
+{
+    /// <summary>Per-level calls for that record (paid), so its ladder is the paper's.</summary>
+    Fallback,
+    /// <summary>The prefix ladder anyway, the record flagged with the reason (<c>ladder_check</c>).</summary>
+    Flag,
+}
+
 /// <summary>Labelling settings; defaults follow paper.md ("Labels", "Two modes", "Prompts").</summary>
 public sealed record LabelOptions
 {
@@ -17,8 +26,14 @@ public sealed record LabelOptions
 
     public LadderMode Ladder { get; init; } = LadderMode.Prefix;
 
+    /// <summary>A record failing the prefix-ladder check falls back to per-level calls, or is flagged.</summary>
+    public PrefixCheckFailure OnPrefixCheckFailure { get; init; } = PrefixCheckFailure.Fallback;
+
+    /// <summary>The prompt the LLM is billed for (<c>Llm:Prompt</c>), as serving sends it.</summary>
+    public Tasks.LlmPromptStyle LlmPrompt { get; init; } = Tasks.LlmPromptStyle.Same;
+
     /// <summary>Tokens of the LLM's full answer.</summary>
-    public int MaxAnswerTokens { get; init; } = 1024;
+    public int MaxAnswerTokens { get; init; } = Configuration.GenerationCaps.DefaultLlmMaxTokens;
 
     /// <summary>SLM trials per level; a level passes by majority (the paper uses 7).</summary>
     public int Trials { get; init; } = 1;
@@ -30,11 +45,14 @@ public sealed record LabelOptions
     public double Temperature { get; init; } = 0.3;
 
     /// <summary>
-    /// Outlier filter (paper.md, "Labels"): count the levels whose correctness is the query's minority class
-    /// (min of passes and failures across levels) and drop the query when the count reaches this threshold.
-    /// Applied to gsm8k and cnk12 only, as in the paper. 0 turns it off.
+    /// Outlier filter (paper.md, "Labels"; appendix C.1): flag levels of the 11-outcome ladder under
+    /// <see cref="OutlierReading"/> and drop the query when the count reaches this threshold. Applied to gsm8k and
+    /// cnk12 only, as in the paper. 0 turns it off.
     /// </summary>
-    public int OutlierThreshold { get; init; } = 4;
+    public int OutlierThreshold { get; init; } = OutlierFilter.DefaultThreshold(OutlierReading.Step);
+
+    /// <summary>How levels are flagged (default: the fewest changes to a one-step ladder).</summary>
+    public OutlierReading OutlierReading { get; init; } = OutlierReading.Step;
 
     /// <summary>Drop queries that no hint helps while the LLM is wrong too (paper.md, "Labels").</summary>
     public bool DropUnhelpable { get; init; } = true;

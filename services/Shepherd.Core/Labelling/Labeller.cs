@@ -11,6 +11,7 @@ namespace Shepherd.Core.Labelling;
 /// <param name="DroppedBecause">Why it was dropped, when it was.</param>
 /// <param name="CallsEquivalentPromptTokens">LLM prompt tokens the paper's one-call-per-level protocol pays for the same ladder.</param>
 /// <param name="CallsEquivalentCompletionTokens">LLM output tokens that protocol pays: |h_l| plus every n_p.</param>
+/// <param name="Labelled">The label before the filters (for the outlier histogram and the other readings' counts).</param>
 public sealed record LabelOutcome(
     LabelRecord? Record,
     string? DroppedBecause,
@@ -19,7 +20,8 @@ public sealed record LabelOutcome(
     int LlmCallsPaid,
     double UsdPaid,
     long CallsEquivalentPromptTokens,
-    long CallsEquivalentCompletionTokens);
+    long CallsEquivalentCompletionTokens,
+    LabelRecord Labelled);
 
 /// <summary>A paid call would cross the labelling budget; nothing was paid for it.</summary>
 public sealed class BudgetExceededException(string message) : Exception(message);
@@ -56,13 +58,25 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
     {
         options.Validate();
         var messages = task.BuildMessages(item);
+        var llmMessages = LlmPrompt.Messages(task, item, options.LlmPrompt);
         var seed = SeedOf(item.Id);
 
-        var full = await PaidAsync(messages, options.MaxAnswerTokens, cancellationToken);
+        var full = await PaidAsync(llmMessages, options.MaxAnswerTokens, cancellationToken);
         var paid = new PaidTally();
         paid.Add(full);
         var answerTokens = (int)full.CompletionTokens;
         var llmGrade = await task.GradeAsync(item, full.Text, cancellationToken);
+
+        // Cutting one answer into hints equals the paper's per-level calls only when the cut counts tokens as the LLM
+        // does and never splits a character; checked per record, else that record buys its levels (or is flagged).
+        var cuts = new Dictionary<int, string>();
+        string? check = null;
+        var useCalls = options.Ladder == LadderMode.Calls;
+        if (!useCalls && answerTokens > 0)
+        {
+            check = await CheckPrefixLadderAsync(full, options.Levels.Select(p => p * answerTokens / 100).Where(n => n > 0).Distinct(), cuts, cancellationToken);
+            useCalls = check is not null && options.OnPrefixCheckFailure == PrefixCheckFailure.Fallback;
+        }
 
         var levels = new List<LabelLevel>();
         // The paper's protocol pays the full answer, then the prompt again and n_p output tokens for every level.
@@ -75,15 +89,15 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             string? hint = null;
             if (n > 0)
             {
-                if (options.Ladder == LadderMode.Calls)
+                if (useCalls)
                 {
-                    var call = await PaidAsync(messages, n, cancellationToken);
+                    var call = await PaidAsync(llmMessages, n, cancellationToken);
                     paid.Add(call);
                     hint = call.Text;
                 }
                 else
                 {
-                    hint = await models.LlmPrefixAsync(full.Text, n, cancellationToken);
+                    hint = cuts.TryGetValue(n, out var cut) ? cut : await models.LlmPrefixAsync(full.Text, n, cancellationToken);
                 }
 
                 callsPrompt += full.PromptTokens;
@@ -112,7 +126,15 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
         var samples = await models.SlmAsync(messages, options.Samples, options.Temperature, seed + 4096, cancellationToken);
         var keys = samples.Completions.Select(c => task.Extract(c.Text, item).Key).ToArray();
         var vote = Consensus.Vote(keys, 1);
-        var consensusPassed = vote.FirstIndex >= 0 && (await task.GradeAsync(item, samples.Completions[vote.FirstIndex].Text, cancellationToken)).Passed;
+        var sampleAnswers = new List<LabelSample>();
+        for (var i = 0; i < samples.Completions.Count; i++)
+        {
+            var completion = samples.Completions[i];
+            var passed = (await task.GradeAsync(item, completion.Text, cancellationToken)).Passed;
+            sampleAnswers.Add(new LabelSample { Key = keys[i], Passed = passed, Entropy = completion.MeanEntropy, Tokens = completion.Tokens });
+        }
+
+        var consensusPassed = vote.FirstIndex >= 0 && sampleAnswers[vote.FirstIndex].Passed;
 
         var firstPass = levels.FirstOrDefault(l => l.Passed);
         var nStar = firstPass?.HintTokens ?? LabelRecord.NoHintSufficed;
@@ -138,16 +160,23 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             Samples = options.Samples,
             AgreeMax = vote.Votes,
             ConsensusPassed = consensusPassed,
+            SampleAnswers = sampleAnswers,
+            Ladder = useCalls ? "calls" : "prefix",
+            LadderCheck = check,
         };
 
         var dropped = DropReason(task.Name, record, llmGrade.Passed);
         return new LabelOutcome(
             dropped is null ? record : null, dropped,
             paid.PromptTokens, paid.CompletionTokens, paid.Calls, paid.Usd,
-            callsPrompt, callsCompletion);
+            callsPrompt, callsCompletion, record);
     }
 
-    /// <summary>The paper's filters: unhelpable queries, and (gsm8k, cnk12) queries whose ladder flips too often.</summary>
+    /// <summary>
+    /// The paper's filters: unhelpable queries, and (gsm8k, cnk12) queries whose 11-outcome ladder is inconsistent
+    /// (<see cref="OutlierFilter"/>). The level-majority reading needs the whole training set, so the run applies it
+    /// once every query is labelled, not here.
+    /// </summary>
     public string? DropReason(string taskName, LabelRecord record, bool llmPassed)
     {
         if (options.DropUnhelpable && record.NStar == LabelRecord.NoHintSufficed && !llmPassed)
@@ -155,19 +184,48 @@ public sealed class Labeller(ILabelModels models, LabelOptions options)
             return "no hint helps and the LLM is wrong too";
         }
 
-        if (options.OutlierThreshold > 0 && taskName is "gsm8k" or "cnk12" && MinorityCount(record.Levels) >= options.OutlierThreshold)
+        if (options.OutlierThreshold > 0 && OutlierFilter.Applies(taskName) && options.OutlierReading != OutlierReading.LevelMajority)
         {
-            return $"outlier: {MinorityCount(record.Levels)} levels in the minority class (threshold {options.OutlierThreshold})";
+            var flags = OutlierFilter.Flags(record with { LlmPassed = llmPassed }, options.OutlierReading);
+            if (flags >= options.OutlierThreshold)
+            {
+                return $"outlier ({OutlierFilter.Name(options.OutlierReading)}): {flags} flagged levels (threshold {options.OutlierThreshold})";
+            }
         }
 
         return null;
     }
 
-    /// <summary>Levels whose correctness is the query's minority class across the ladder.</summary>
-    public static int MinorityCount(IReadOnlyList<LabelLevel> levels)
+    /// <summary>
+    /// The prefix ladder's assumptions for one answer: re-tokenised by the cutting tokenizer it gives back
+    /// <c>completion_tokens</c> (or one fewer: an end token), and no cut splits a UTF-8 character or leaves the
+    /// answer's text. Null when they hold, else why not. Fills <paramref name="cuts"/> (n → hint) as it goes.
+    /// </summary>
+    private async Task<string?> CheckPrefixLadderAsync(LabelLlmAnswer full, IEnumerable<int> lengths, Dictionary<int, string> cuts, CancellationToken cancellationToken)
     {
-        var passes = levels.Count(l => l.Passed);
-        return Math.Min(passes, levels.Count - passes);
+        var counted = await models.LlmTokenCountAsync(full.Text, cancellationToken);
+        if (counted != full.CompletionTokens && counted + 1 != full.CompletionTokens)
+        {
+            return $"the cutting tokenizer counts {counted} tokens in the answer; the LLM billed {full.CompletionTokens}";
+        }
+
+        foreach (var n in lengths)
+        {
+            var cut = await models.LlmPrefixAsync(full.Text, n, cancellationToken);
+            if (cut.Contains('\uFFFD', StringComparison.Ordinal) && !full.Text.Contains('\uFFFD', StringComparison.Ordinal))
+            {
+                return $"the {n}-token cut splits a multi-byte character";
+            }
+
+            if (!full.Text.TrimStart().StartsWith(cut.TrimStart(), StringComparison.Ordinal))
+            {
+                return $"the {n}-token cut is not a prefix of the answer";
+            }
+
+            cuts[n] = cut;
+        }
+
+        return null;
     }
 
     private async Task<LabelLlmAnswer> PaidAsync(IReadOnlyList<ChatMessage> messages, int maxTokens, CancellationToken cancellationToken)

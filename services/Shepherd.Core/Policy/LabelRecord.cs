@@ -41,6 +41,21 @@ public sealed record LabelLevel
 /// One labelled query: a line of the label file (docs/labels.md). The labelling pipeline writes it; the policy
 /// trainer reads it.
 /// </summary>
+/// <summary>One of the K unhinted SLM samples: its extracted answer key, correctness, mean entropy and length.</summary>
+public sealed record LabelSample
+{
+    /// <summary>The extracted answer key (null when the sample had no answer).</summary>
+    public string? Key { get; init; }
+
+    public required bool Passed { get; init; }
+
+    /// <summary>The sample's mean token entropy.</summary>
+    public required double Entropy { get; init; }
+
+    /// <summary>The sample's length in SLM tokens.</summary>
+    public required int Tokens { get; init; }
+}
+
 public sealed record LabelRecord
 {
     /// <summary>n* value meaning "no hint level passed"; the size target is then |h_l(q)| (paper.md, "Labels").</summary>
@@ -103,6 +118,19 @@ public sealed record LabelRecord
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public bool? ConsensusPassed { get; init; }
 
+    /// <summary>How the ladder's hints were bought: <c>prefix</c> (cut from the one full answer) or <c>calls</c> (one
+    /// call per level, by choice or after a failed prefix check).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Ladder { get; init; }
+
+    /// <summary>Why the prefix-ladder check failed (the record fell back to calls, or was flagged); null when it passed.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? LadderCheck { get; init; }
+
+    /// <summary>Each of the K samples in draw order, so any k-of-N (N ≤ K) cascade and one-sample scorers replay exactly.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<LabelSample>? SampleAnswers { get; init; }
+
     /// <summary>y(q) = 1[n*(q) &gt; 0]; "no hint sufficed" counts as needing one (the full answer).</summary>
     [JsonIgnore]
     public bool NeedsHint => NStar != 0;
@@ -158,6 +186,11 @@ public sealed record LabelRecord
         if (AgreeMax > Samples)
         {
             return $"'agree_max' ({AgreeMax}) exceeds 'samples' ({Samples})";
+        }
+
+        if (SampleAnswers is { } answers && (answers.Count != Samples || answers.Any(a => a.Tokens < 0 || !double.IsFinite(a.Entropy))))
+        {
+            return "'sample_answers' must hold 'samples' entries with tokens >= 0 and a finite entropy";
         }
 
         foreach (var level in Levels ?? [])

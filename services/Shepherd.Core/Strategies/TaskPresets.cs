@@ -13,6 +13,9 @@ public static class TaskPresets
 {
     public const int Samples = 3;
 
+    /// <summary>cascade-abc as in the paper: N = 2 SLM answers; the LLM is asked unless both agree.</summary>
+    public const int AbcSamples = 2;
+
     public static OperatingPoint For(string taskKind) => taskKind.ToLowerInvariant() switch
     {
         "cnk12" => new(0.349, 60, Samples, 2),

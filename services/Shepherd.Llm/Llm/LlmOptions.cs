@@ -38,9 +38,16 @@ public sealed class LlmOptions
     [Range(0, 3600)]
     public double MaxRetryAfterSeconds { get; set; } = 30;
 
-    /// <summary>Tokens of a full LLM answer.</summary>
+    /// <summary>Tokens of a full LLM answer; labelling uses the same cap (Core.Configuration.GenerationCaps).</summary>
     [Range(1, 32_768)]
-    public int MaxAnswerTokens { get; set; } = 1024;
+    public int MaxAnswerTokens { get; set; } = Core.Configuration.GenerationCaps.DefaultLlmMaxTokens;
+
+    /// <summary>
+    /// The prompt the LLM is billed for: "same" (the paper: the SLM's prompt, few-shot examples included) or "lean"
+    /// (instruction and question only). Labelling and serving use it alike; the hint cache keys on the messages.
+    /// </summary>
+    [RegularExpression("^(same|lean)$")]
+    public string Prompt { get; set; } = "same";
 
     /// <summary>When the LLM fails: "degrade" answers with the SLM alone, flagged; "fail" answers UNAVAILABLE.</summary>
     [RegularExpression("^(degrade|fail)$")]
@@ -58,4 +65,7 @@ public sealed class PriceOptions
     public double InputPerMillion { get; set; }
 
     public double OutputPerMillion { get; set; }
+
+    /// <summary>The Batch API's discount as a fraction of these prices (Groq: 0.5, half price), for <c>label --llm-batch</c>.</summary>
+    public double BatchDiscount { get; set; } = Core.Cost.ModelPrice.DefaultBatchDiscount;
 }

@@ -1,6 +1,5 @@
 using System.Net.Http.Headers;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using Polly.Timeout;
 
@@ -102,20 +101,7 @@ public sealed class OpenAiChatClient : ILlmClient
 
     private HttpRequestMessage BuildRequest(LlmRequest request)
     {
-        var messages = new JsonArray();
-        foreach (var m in request.Messages)
-        {
-            messages.Add(new JsonObject { ["role"] = m.Role, ["content"] = m.Content });
-        }
-
-        var body = new JsonObject
-        {
-            ["model"] = _options.Model,
-            ["messages"] = messages,
-            ["temperature"] = 0,
-            ["top_p"] = 1,
-            [_tokenLimitParameter] = request.MaxTokens,
-        };
+        var body = ChatCompletionJson.Body(_options.Model, _tokenLimitParameter, request);
         var message = new HttpRequestMessage(HttpMethod.Post, "chat/completions")
         {
             Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"),
@@ -130,21 +116,7 @@ public sealed class OpenAiChatClient : ILlmClient
         {
             await using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
             using var json = await JsonDocument.ParseAsync(stream, cancellationToken: cancellationToken);
-            var root = json.RootElement;
-            var choice = root.GetProperty("choices")[0];
-            var text = choice.GetProperty("message").GetProperty("content").GetString() ?? "";
-            var finish = choice.TryGetProperty("finish_reason", out var f) ? f.GetString() : null;
-            var usage = root.GetProperty("usage");
-            var model = root.TryGetProperty("model", out var m) && m.GetString() is { Length: > 0 } name ? name : _options.Model;
-            return new LlmCompletion(
-                text,
-                model,
-                usage.GetProperty("prompt_tokens").GetInt64(),
-                usage.GetProperty("completion_tokens").GetInt64(),
-                Complete: finish == "stop",
-                StandIn: false,
-                Cached: false,
-                attempts);
+            return ChatCompletionJson.Parse(json.RootElement, _options.Model, attempts);
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException)
         {

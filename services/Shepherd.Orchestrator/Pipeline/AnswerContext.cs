@@ -55,6 +55,12 @@ public sealed class AnswerContext(
     /// <summary>The query's messages for either model, with the paper's Hint line when a hint is given.</summary>
     public IReadOnlyList<CoreChatMessage> Messages(string? hint = null) => Task.BuildMessages(Item, hint);
 
+    /// <summary>The prompt the LLM is billed for (<c>Llm:Prompt</c>), as labelling sends it.</summary>
+    public LlmPromptStyle LlmPrompt { get; init; }
+
+    /// <summary>The LLM's messages in <see cref="LlmPrompt"/>'s style.</summary>
+    public IReadOnlyList<CoreChatMessage> LlmMessages() => Core.Tasks.LlmPrompt.Messages(Task, Item, LlmPrompt);
+
     /// <summary>A downstream call's deadline: the caller's remaining deadline, capped per hop.</summary>
     public DateTime DeadlineFor(TimeSpan cap, TimeProvider time)
     {

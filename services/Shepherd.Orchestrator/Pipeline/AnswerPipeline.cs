@@ -21,6 +21,7 @@ public sealed partial class AnswerPipeline(
     TimeProvider time,
     IOptions<OrchestratorOptions> options,
     AnswerMetrics metrics,
+    IOptions<LlmOptions> llmOptions,
     ILogger<AnswerPipeline> logger)
 {
     public const int MaxSamples = 16;
@@ -89,13 +90,15 @@ public sealed partial class AnswerPipeline(
             throw new InvalidRequestException("eta_hint", $"must be >= 0; got {request.EtaHint}");
         }
 
-        var samples = request.HasSamples ? request.Samples : preset.Samples;
+        // cascade-abc is the paper's ABC by default: N = 2 answers, the LLM unless both agree.
+        var abc = strategy == StrategyKind.CascadeAbc;
+        var samples = request.HasSamples ? request.Samples : abc ? TaskPresets.AbcSamples : preset.Samples;
         if (samples is < 1 or > MaxSamples)
         {
             throw new InvalidRequestException("samples", $"K must be between 1 and {MaxSamples}; got {samples}");
         }
 
-        var agree = request.HasAgree ? request.Agree : Math.Min(preset.Agree, samples);
+        var agree = request.HasAgree ? request.Agree : abc ? samples : Math.Min(preset.Agree, samples);
         if (agree < 1 || agree > samples)
         {
             throw new InvalidRequestException("agree", $"k must be between 1 and K ({samples}); got {agree}");
@@ -128,6 +131,7 @@ public sealed partial class AnswerPipeline(
             AlphaOverride = request.HasAlpha ? request.Alpha : null,
             EtaOverride = request.HasEtaHint ? request.EtaHint : null,
             Deadline = deadline,
+            LlmPrompt = Core.Tasks.LlmPrompt.Parse(llmOptions.Value.Prompt),
         };
     }
 

@@ -143,13 +143,13 @@ public sealed class LiveExecutor(SlmGateway slm, LlmGateway llm, PolicyGateway p
                     return new StepResult(PHint: prediction.PHint, Alpha: prediction.Alpha, HintTokens: prediction.HintTokens, RouteToLlm: prediction.RouteToLlm);
                 case StepKind.Hint:
                     recorder.LlmAsked(llm.IsStandIn);
-                    var bought = await llm.HintAsync(context, context.Messages(), step.HintTokens, recorder.RemainingBudgetUsd, cancellationToken);
+                    var bought = await llm.HintAsync(context, context.LlmMessages(), step.HintTokens, recorder.RemainingBudgetUsd, cancellationToken);
                     await recorder.LlmAsync(bought, hint: true);
                     hint = bought.Completion.Text;
                     return StepResult.Ok;
                 case StepKind.LlmAnswer:
                     recorder.LlmAsked(llm.IsStandIn);
-                    var answer = await llm.AnswerAsync(context, context.Messages(), recorder.RemainingBudgetUsd, cancellationToken);
+                    var answer = await llm.AnswerAsync(context, context.LlmMessages(), recorder.RemainingBudgetUsd, cancellationToken);
                     await recorder.LlmAsync(answer, hint: false);
                     llmAnswer = answer.Completion.Text;
                     return StepResult.Ok;

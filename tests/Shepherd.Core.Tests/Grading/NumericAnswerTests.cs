@@ -43,6 +43,32 @@ public sealed class NumericAnswerTests
         Assert.Equal(expected, NumericAnswer.FromOutput(output).Key);
     }
 
+    [Theory]
+    [InlineData("The answer is 1/2.", "0.5")]
+    [InlineData("Each gets 3/4 of a pizza", "0.75")]
+    [InlineData("The answer is 3 1/2.", "3.5")]
+    [InlineData("She walked 2 3/4 miles in all.", "2.75")]
+    [InlineData("The answer is \\frac{1}{2}.", "0.5")]
+    [InlineData("Therefore, the answer is \\boxed{\\dfrac{3}{4}}.", "0.75")]
+    [InlineData("So the total is 3\\frac{1}{2} cups.", "3.5")]
+    [InlineData("#### -\\tfrac{1}{4}", "-0.25")]
+    [InlineData("Answer: -1 1/2", "-1.5")]
+    [InlineData("On step 2 10/5 = 2 and 2 + 7 = 9", "9")]
+    [InlineData("Step 2 10/5", "2")]
+    [InlineData("She sold 48/2 = 24 clips.", "24")]
+    public void ReadsAFinalFractionOrMixedNumberAsItsValue(string output, string expected)
+    {
+        Assert.Equal(expected, NumericAnswer.FromOutput(output).Key);
+    }
+
+    [Fact]
+    public void AFractionAnswerPassesAgainstItsDecimalReference()
+    {
+        var grade = AnswerGrading.Numeric(NumericAnswer.FromReference("Half of it.\n#### 0.5"), NumericAnswer.FromOutput("The answer is 1/2."));
+
+        Assert.True(grade.Passed, grade.Reason);
+    }
+
     [Fact]
     public void OutputWithoutANumberHasNoAnswer()
     {
@@ -54,6 +80,7 @@ public sealed class NumericAnswerTests
     [InlineData("1,000", "1000", true)]
     [InlineData("$5", "5", true)]
     [InlineData("0.5", "1/2", true)]
+    [InlineData("3.5", "3 1/2", true)]
     [InlineData("72", "73", false)]
     public void ComparesNumbersNotStrings(string a, string b, bool equal)
     {

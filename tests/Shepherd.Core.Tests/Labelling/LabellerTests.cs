@@ -76,16 +76,173 @@ public sealed class LabellerTests
     }
 
     [Fact]
-    public void TheOutlierFilterCountsMinorityLevelsForMathTasksOnly()
+    public void TheOutlierFilterFlagsOnlyTheMathTasksInconsistentLadders()
     {
-        var flipping = Enumerable.Range(0, 10).Select(i => new LabelLevel { Percent = i * 10, HintTokens = i, Passed = i % 2 == 0 }).ToArray();
-        var record = new LabelRecord { Id = "x", Query = "q", Task = "gsm8k", NStar = 0, LlmAnswerTokens = 10, Levels = flipping, Split = LabelSplit.Train };
-        var labeller = new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 4 });
+        var flipping = Record(Enumerable.Range(0, 10).Select(i => i % 2 == 0).ToArray(), llmPassed: true);
+        var labeller = new Labeller(new ScriptedModels(1), new LabelOptions());
 
-        Assert.Equal(5, Labeller.MinorityCount(flipping));
-        Assert.NotNull(labeller.DropReason("gsm8k", record, llmPassed: true));
-        Assert.Null(labeller.DropReason("mbpp", record with { Task = "mbpp" }, llmPassed: true));
-        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 6 }).DropReason("gsm8k", record, llmPassed: true));
+        Assert.Equal(5, OutlierFilter.Flags(flipping, OutlierReading.Step));
+        Assert.Equal(5, OutlierFilter.Flags(flipping, OutlierReading.QueryMinority));
+        Assert.NotNull(labeller.DropReason("gsm8k", flipping, llmPassed: true));
+        Assert.Null(labeller.DropReason("mbpp", flipping with { Task = "mbpp" }, llmPassed: true));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 6 }).DropReason("gsm8k", flipping, llmPassed: true));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(3)]
+    [InlineData(4)]
+    [InlineData(5)]
+    [InlineData(6)]
+    [InlineData(9)]
+    [InlineData(10)]
+    public void ACleanLadderIsKeptWhereverItsStepIs(int firstPassingLevel)
+    {
+        // Levels 0–90 % fail below the step and pass from it; the full answer (the 11th outcome) passes.
+        var clean = Record(Enumerable.Range(0, 10).Select(i => i >= firstPassingLevel).ToArray(), llmPassed: true);
+
+        Assert.Equal(0, OutlierFilter.Flags(clean, OutlierReading.Step));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 1 }).DropReason("gsm8k", clean, llmPassed: true));
+    }
+
+    [Fact]
+    public void TheOldMinorityCountDroppedCleanLaddersThatTheStepReadingKeeps()
+    {
+        var stepAtHalf = Record(Enumerable.Range(0, 10).Select(i => i >= 5).ToArray(), llmPassed: true);
+        var minority = new Labeller(new ScriptedModels(1), new LabelOptions { OutlierReading = OutlierReading.QueryMinority, OutlierThreshold = 4 });
+
+        Assert.Equal(5, OutlierFilter.Flags(stepAtHalf, OutlierReading.QueryMinority));
+        Assert.NotNull(minority.DropReason("gsm8k", stepAtHalf, llmPassed: true));
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions()).DropReason("gsm8k", stepAtHalf, llmPassed: true));
+    }
+
+    [Fact]
+    public void FlukesAndAlternationsAreDroppedAtTheThreshold()
+    {
+        // One fluke: a pass at 20 % in a ladder whose step is at 70 %.
+        var fluke = Record([false, false, true, false, false, false, false, true, true, true], llmPassed: true);
+        // Two flukes: a pass at 10 % and a failure at 80 %.
+        var twoFlukes = Record([false, true, false, false, false, true, true, true, false, true], llmPassed: true);
+        // The full answer failing after every hint passed is a fluke too (the 11th outcome counts).
+        var fullAnswerFails = Record([.. Enumerable.Repeat(true, 10)], llmPassed: false);
+
+        Assert.Equal(1, OutlierFilter.Flags(fluke, OutlierReading.Step));
+        Assert.Equal(2, OutlierFilter.Flags(twoFlukes, OutlierReading.Step));
+        Assert.Equal(1, OutlierFilter.Flags(fullAnswerFails, OutlierReading.Step));
+        var byDefault = new Labeller(new ScriptedModels(1), new LabelOptions());
+        Assert.Null(byDefault.DropReason("gsm8k", fluke, llmPassed: true));
+        Assert.NotNull(byDefault.DropReason("gsm8k", twoFlukes, llmPassed: true));
+        Assert.NotNull(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierThreshold = 1 }).DropReason("gsm8k", fluke, llmPassed: true));
+    }
+
+    [Fact]
+    public void TheLevelMajorityReadingFlagsLevelsAgainstTheSetsMajority()
+    {
+        var noHint = Record([.. Enumerable.Repeat(true, 10)], llmPassed: true);
+        var late = Record(Enumerable.Range(0, 10).Select(i => i >= 8).ToArray(), llmPassed: true);
+        var records = new[] { noHint with { Id = "a" }, noHint with { Id = "b" }, late with { Id = "c" } };
+
+        var counts = OutlierFilter.Count(records, OutlierReading.LevelMajority);
+
+        Assert.Equal([true, true, true, true, true, true, true, true, true, true, true], OutlierFilter.LevelMajority(records));
+        Assert.Equal([0, 0, 8], counts.Select(c => c.Flags));
+        Assert.Equal(1, OutlierFilter.Dropped(records, OutlierReading.LevelMajority, 4));
+        Assert.Equal(0, OutlierFilter.Dropped(records, OutlierReading.Step, 2));
+        Assert.Equal([2, 0, 0, 0, 0, 0, 0, 0, 1], OutlierFilter.Histogram(counts));
+        // Applied by the run once the set is known, never per record.
+        Assert.Null(new Labeller(new ScriptedModels(1), new LabelOptions { OutlierReading = OutlierReading.LevelMajority, OutlierThreshold = 1 }).DropReason("gsm8k", late, llmPassed: true));
+    }
+
+    private static LabelRecord Record(bool[] passed, bool llmPassed) => new()
+    {
+        Id = "x",
+        Query = "q",
+        Task = "gsm8k",
+        NStar = Array.IndexOf(passed, true) is var first and >= 0 ? first : LabelRecord.NoHintSufficed,
+        LlmAnswerTokens = 10,
+        Levels = [.. passed.Select((p, i) => new LabelLevel { Percent = i * 10, HintTokens = i, Passed = p })],
+        Split = LabelSplit.Train,
+        LlmPassed = llmPassed,
+    };
+
+    [Theory]
+    [InlineData(LadderMode.Prefix)]
+    [InlineData(LadderMode.Calls)]
+    public async Task TheLeanPromptBillsTheLlmForTheInstructionAndQuestionOnly(LadderMode ladder)
+    {
+        var same = new ScriptedModels(neededHintWords: 6);
+        var lean = new ScriptedModels(neededHintWords: 6);
+
+        var a = await new Labeller(same, new LabelOptions { Ladder = ladder }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+        var b = await new Labeller(lean, new LabelOptions { Ladder = ladder, LlmPrompt = LlmPromptStyle.Lean }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        // The paper's prompt: two worked examples (four turns) and the question; lean: the question's turn alone.
+        Assert.All(same.LlmPrompts, p => Assert.Equal(5, p.Count));
+        Assert.All(lean.LlmPrompts, p => Assert.Equal([ChatMessage.User(Gsm8k.BuildPrompt(Item()))], p));
+        Assert.True(b.LlmPromptTokensPaid < a.LlmPromptTokensPaid / 3, $"lean {b.LlmPromptTokensPaid} vs same {a.LlmPromptTokensPaid}");
+        // The SLM keeps its few-shot prompt either way, so the labels are alike.
+        Assert.Equal(same.SlmPrompts, lean.SlmPrompts);
+        Assert.Equal(a.Record!.NStar, b.Record!.NStar);
+        Assert.Equal((int)(b.LlmPromptTokensPaid / (ladder == LadderMode.Calls ? 10 : 1)), b.Record.LlmPromptTokens!.Value);
+    }
+
+    [Fact]
+    public void LeanDropsOnlyTheFewShotTurns()
+    {
+        var same = LlmPrompt.Messages(Gsm8k, Item(), LlmPromptStyle.Same);
+        var lean = LlmPrompt.Messages(Gsm8k, Item(), LlmPromptStyle.Lean);
+
+        Assert.NotEqual(same.Count, lean.Count);
+        Assert.Equal(same[^1], lean[^1]);
+        Assert.Equal(Tasks.Get("cnk12").BuildMessages(Item()), LlmPrompt.Messages(Tasks.Get("cnk12"), Item(), LlmPromptStyle.Lean));
+    }
+
+    [Fact]
+    public async Task ARecordWhoseTokenizerDisagreesFallsBackToPerLevelCalls()
+    {
+        var models = new ScriptedModels(neededHintWords: 6) { ExtraCutTokens = 3 };
+
+        var outcome = await new Labeller(models, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal(10, models.LlmCalls);
+        Assert.Equal("calls", outcome.Record!.Ladder);
+        Assert.Contains("counts 28 tokens in the answer; the LLM billed 25", outcome.Record.LadderCheck, StringComparison.Ordinal);
+        Assert.Equal(outcome.LlmPromptTokensPaid, outcome.CallsEquivalentPromptTokens);
+    }
+
+    [Theory]
+    [InlineData(1, null)]
+    [InlineData(0, null)]
+    [InlineData(2, "counts 23 tokens")]
+    public async Task OneEndTokenIsAllowedAndTheFlagOptionKeepsThePrefixLadder(int extra, string? expected)
+    {
+        // The LLM billing one token more than the cutter counts (an end token) passes; the flag option keeps one call.
+        var models = new ScriptedModels(neededHintWords: 6) { ExtraCutTokens = -extra };
+
+        var outcome = await new Labeller(models, new LabelOptions { OnPrefixCheckFailure = PrefixCheckFailure.Flag }).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal(1, models.LlmCalls);
+        Assert.Equal("prefix", outcome.Record!.Ladder);
+        if (expected is null)
+        {
+            Assert.Null(outcome.Record.LadderCheck);
+        }
+        else
+        {
+            Assert.Contains(expected, outcome.Record.LadderCheck, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task ACutInsideAMultiByteCharacterFailsTheCheck()
+    {
+        var models = new ScriptedModels(neededHintWords: 6) { CutSuffix = "\uFFFD" };
+
+        var outcome = await new Labeller(models, new LabelOptions()).LabelAsync(Gsm8k, Item(), LabelSplit.Train, CancellationToken.None);
+
+        Assert.Equal("calls", outcome.Record!.Ladder);
+        Assert.Contains("splits a multi-byte character", outcome.Record.LadderCheck, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -126,9 +283,14 @@ public sealed class LabellerTests
 
         public List<ulong> Seeds { get; } = [];
 
+        public List<IReadOnlyList<ChatMessage>> LlmPrompts { get; } = [];
+
+        public List<IReadOnlyList<ChatMessage>> SlmPrompts { get; } = [];
+
         public Task<LabelLlmAnswer> LlmAsync(IReadOnlyList<ChatMessage> messages, int maxTokens, CancellationToken cancellationToken)
         {
             LlmCalls++;
+            LlmPrompts.Add(messages);
             var words = LlmAnswer.Split(' ').Take(maxTokens).ToArray();
             var prompt = messages.Sum(m => m.Content.Split(' ').Length);
             return Task.FromResult(new LabelLlmAnswer(string.Join(' ', words), prompt, words.Length, Cached: false, Usd: CallUsd));
@@ -140,11 +302,21 @@ public sealed class LabellerTests
         private const double CallUsd = 0.0006;
 
         public Task<string> LlmPrefixAsync(string answer, int tokens, CancellationToken cancellationToken) =>
-            Task.FromResult(string.Join(' ', answer.Split(' ').Take(tokens)));
+            Task.FromResult(string.Join(' ', answer.Split(' ').Take(tokens)) + CutSuffix);
+
+        /// <summary>Appended to every cut (a broken character, "\uFFFD", plays a cut inside a multi-byte one).</summary>
+        public string CutSuffix { get; init; } = "";
+
+        /// <summary>The cutting tokenizer's count; <see cref="ExtraCutTokens"/> makes it differ from the LLM's.</summary>
+        public Task<int> LlmTokenCountAsync(string answer, CancellationToken cancellationToken) =>
+            Task.FromResult(answer.Split(' ').Length + ExtraCutTokens);
+
+        public int ExtraCutTokens { get; init; }
 
         public Task<LabelSlmResult> SlmAsync(IReadOnlyList<ChatMessage> messages, int n, double temperature, ulong seed, CancellationToken cancellationToken)
         {
             Seeds.Add(seed);
+            SlmPrompts.Add(messages);
             var last = messages[^1].Content;
             var hintAt = last.IndexOf("\nHint: ", StringComparison.Ordinal);
             var hintWords = hintAt < 0 ? 0 : last[(hintAt + 7)..].Split(' ', StringSplitOptions.RemoveEmptyEntries).Length;

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Shepherd.Cli.Evaluation;
+using Shepherd.Cli.Hosting;
 using Shepherd.Core.Evaluation;
+using Shepherd.Core.Policy;
 using Shepherd.Reports;
 using Spectre.Console;
 
@@ -22,6 +24,7 @@ public static class EvalCommand
         split.AcceptOnlyFromAmong("train", "validation", "test", "all");
         var bundle = new Option<DirectoryInfo?>("--bundle") { Description = "replay: policy bundle (proactive, or reactive when it is the only one)" };
         var reactiveBundle = new Option<DirectoryInfo?>("--reactive-bundle") { Description = "A reactive bundle besides a proactive --bundle" };
+        var policyFrom = new Option<string?>("--policy-from") { Description = "replay: the bundles of a GSM8K reproduce run instead of --bundle: 'gsm8k' (.shepherd/reproduce/gsm8k) or its directory (HumanEval zero-shot, as in the paper)" };
         var output = new Option<DirectoryInfo>("--out") { Description = "Directory for results.md, results.csv, results.json, frontier.png", Required = true };
         var floor = new Option<double>("--floor") { Description = "Accuracy floor as a fraction of LLM-only accuracy", DefaultValueFactory = _ => 0.9 };
         var agree = new Option<int?>("--agree") { Description = "k agreeing samples for cascade-abc and reactive (default: the task's preset)" };
@@ -36,7 +39,7 @@ public static class EvalCommand
         var replay = new ReplayCliOptions();
         var command = new Command("eval", "Evaluate every strategy: the paper's table, floor costs, frontier plot")
         {
-            mode, labels, split, bundle, reactiveBundle, output, floor, agree, scorer, title, dataset, limit, strategies, address, apiKey, concurrency,
+            mode, labels, split, bundle, reactiveBundle, policyFrom, output, floor, agree, scorer, title, dataset, limit, strategies, address, apiKey, concurrency,
         };
         replay.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -73,7 +76,16 @@ public static class EvalCommand
                 ScorerThreshold = parse.GetValue(scorer),
             };
             var options = replay.Read(parse);
-            var report = ReplayRunner.Evaluate(records, (parse.GetValue(bundle) ?? throw new InvalidOperationException("--mode replay needs --bundle")).FullName, parse.GetValue(reactiveBundle)?.FullName, options, settings, parse.GetValue(agree), ct);
+            var (proactive, reactive) = (parse.GetValue(bundle)?.FullName, parse.GetValue(reactiveBundle)?.FullName);
+            if (parse.GetValue(policyFrom) is { } from)
+            {
+                var bundles = ReproduceCommand.Bundles(from == "gsm8k" ? Path.Combine(LocalStack.DefaultHome, "reproduce", "gsm8k") : Path.GetFullPath(from));
+                (proactive, reactive) = (bundles[PolicyMode.Proactive], bundles[PolicyMode.Reactive]);
+                AnsiConsole.MarkupLine($"[grey]policy from a GSM8K run: {Markup.Escape(proactive)} and {Markup.Escape(reactive)} (zero-shot on {Markup.Escape(Path.GetFileName(labelFile))})[/]");
+                settings = settings with { Notes = [.. settings.Notes, $"zero-shot: the policy was trained on GSM8K ({proactive})"] };
+            }
+
+            var report = ReplayRunner.Evaluate(records, proactive ?? throw new InvalidOperationException("--mode replay needs --bundle or --policy-from"), reactive, options, settings, parse.GetValue(agree), ct);
             ReportConsole.Write(report);
             var paths = ReportWriters.WriteAll(report, parse.GetRequiredValue(output).FullName);
             AnsiConsole.MarkupLine($"[green]wrote {string.Join(", ", paths.Select(p => Markup.Escape(p)))}[/]");

@@ -25,7 +25,9 @@ public static class LabelCommand
     public sealed record Settings(
         string Dataset, string Split, int? Limit, string Output, LadderMode Ladder, int Trials, int Samples, int Concurrency,
         double? MaxUsd, int OutlierThreshold, int MaxAnswerTokens, int SlmMaxTokens, string Database,
-        string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model, bool DropUnhelpable = true);
+        string? LlmBaseUrl, string? LlmModel, string? LlmKeyFile, Uri? SlmAddress, string? Model, bool DropUnhelpable = true,
+        OutlierReading OutlierReading = OutlierReading.Step, LlmPromptStyle LlmPrompt = LlmPromptStyle.Same,
+        PrefixCheckFailure OnPrefixCheckFailure = PrefixCheckFailure.Fallback, bool LlmBatch = false, TimeSpan? BatchPollInterval = null);
 
     public static Command Create()
     {
@@ -41,9 +43,18 @@ public static class LabelCommand
         var samples = new Option<int>("--samples") { Description = "K samples for the reactive features", DefaultValueFactory = _ => 3 };
         var concurrency = new Option<int>("--concurrency") { Description = "Queries labelled at once", DefaultValueFactory = _ => 2 };
         var maxUsd = new Option<double?>("--max-usd") { Description = "Stop before LLM spend would cross this" };
-        var outlier = new Option<int>("--outlier-threshold") { Description = "Training labels: drop gsm8k/cnk12 queries with this many minority-class levels (0 = off)", DefaultValueFactory = _ => 4 };
-        var maxAnswer = new Option<int>("--max-answer-tokens") { Description = "Tokens of the LLM's full answer", DefaultValueFactory = _ => 512 };
-        var slmTokens = new Option<int>("--slm-max-tokens") { Description = "Tokens of each SLM answer", DefaultValueFactory = _ => 256 };
+        var outlier = new Option<int?>("--outlier-threshold") { Description = "Training labels: drop gsm8k/cnk12 queries with this many flagged levels of 11 (0 = off; default 2 for step, 4 for the others)" };
+        var outlierReading = new Option<string>("--outlier-reading") { Description = "step (fewest changes to a one-step ladder), level-majority (against the set's majority per level) or query-minority (min(passing, failing))", DefaultValueFactory = _ => "step" };
+        outlierReading.AcceptOnlyFromAmong("step", "level-majority", "query-minority");
+        // The serving caps (Llm__MaxAnswerTokens, Orchestrator__SlmMaxTokens), so labels cut answers where serving does.
+        var caps = GenerationCaps.FromEnvironment();
+        var maxAnswer = new Option<int>("--max-answer-tokens") { Description = $"Tokens of the LLM's full answer (default: serving's {GenerationCaps.LlmKey})", DefaultValueFactory = _ => caps.LlmMaxTokens };
+        var slmTokens = new Option<int>("--slm-max-tokens") { Description = $"Tokens of each SLM answer (default: serving's {GenerationCaps.SlmKey})", DefaultValueFactory = _ => caps.SlmMaxTokens };
+        var llmPrompt = new Option<string>("--llm-prompt") { Description = "The prompt the LLM is billed for: same (the paper: the SLM's prompt, few-shot included) or lean (instruction and question); default: serving's Llm__Prompt", DefaultValueFactory = _ => Environment.GetEnvironmentVariable("Llm__Prompt") is { Length: > 0 } p ? p : Core.Tasks.LlmPrompt.Same };
+        llmPrompt.AcceptOnlyFromAmong(Core.Tasks.LlmPrompt.Same, Core.Tasks.LlmPrompt.Lean);
+        var prefixCheck = new Option<string>("--prefix-check") { Description = "A record whose prefix ladder fails its check (token count, UTF-8 cuts): fallback (per-level calls for it) or flag (keep the prefix ladder, flagged)", DefaultValueFactory = _ => "fallback" };
+        prefixCheck.AcceptOnlyFromAmong("fallback", "flag");
+        var llmBatch = new Option<bool>("--llm-batch") { Description = "Buy the run's LLM answers through the Batch API first (files + batches; the batch price in Llm:Pricing), then label; a killed run resumes its stored batch" };
         var database = new Option<string?>("--db") { Description = "SQLite file of the labelling ledger and hint cache (default .shepherd/labels.db)" };
         var llmBaseUrl = new Option<string?>("--llm-base-url") { Description = "OpenAI-compatible endpoint (default Groq)" };
         var llmModel = new Option<string?>("--llm-model") { Description = "LLM model (default llama-3.3-70b-versatile)" };
@@ -52,11 +63,12 @@ public static class LabelCommand
         var model = new Option<string?>("--model") { Description = "GGUF for the started slm-service" };
         var command = new Command("label", "Build hint-ladder labels (n*, per-level outcomes, reactive features) for a dataset split")
         {
-            dataset, split, limit, output, ladder, trials, samples, concurrency, maxUsd, outlier, maxAnswer, slmTokens, database, llmBaseUrl, llmModel, llmKeyFile, slm, model,
+            dataset, split, limit, output, ladder, trials, samples, concurrency, maxUsd, outlier, outlierReading, llmPrompt, prefixCheck, llmBatch, maxAnswer, slmTokens, database, llmBaseUrl, llmModel, llmKeyFile, slm, model,
         };
         command.SetAction(async (parse, ct) =>
         {
             var home = LocalStack.DefaultHome;
+            var reading = OutlierFilter.Parse(parse.GetValue(outlierReading)!);
             var settings = new Settings(
                 parse.GetRequiredValue(dataset), parse.GetValue(split)!, parse.GetValue(limit),
                 parse.GetValue(output) ?? Path.Combine(home, "labels", $"{parse.GetRequiredValue(dataset)}-{parse.GetValue(split)}.jsonl"),
@@ -64,10 +76,11 @@ public static class LabelCommand
                 // The paper's filters clean training labels; validation and test keep every query (filtering them would
                 // drop queries every strategy fails and lift every accuracy).
                 parse.GetValue(trials), parse.GetValue(samples), parse.GetValue(concurrency), parse.GetValue(maxUsd),
-                parse.GetValue(split) == "train" ? parse.GetValue(outlier) : 0,
+                parse.GetValue(split) == "train" ? parse.GetValue(outlier) ?? OutlierFilter.DefaultThreshold(reading) : 0,
                 parse.GetValue(maxAnswer), parse.GetValue(slmTokens), parse.GetValue(database) ?? Path.Combine(home, "labels.db"),
                 parse.GetValue(llmBaseUrl), parse.GetValue(llmModel), parse.GetValue(llmKeyFile), parse.GetValue(slm), parse.GetValue(model),
-                DropUnhelpable: parse.GetValue(split) == "train");
+                DropUnhelpable: parse.GetValue(split) == "train", reading, Core.Tasks.LlmPrompt.Parse(parse.GetValue(llmPrompt)!),
+                parse.GetValue(prefixCheck) == "flag" ? PrefixCheckFailure.Flag : PrefixCheckFailure.Fallback, parse.GetValue(llmBatch));
             var stats = await RunAsync(settings, interactive: true, ct);
             return stats is null ? 1 : 0;
         });
@@ -98,15 +111,26 @@ public static class LabelCommand
             await using var llm = LabelLlm.Build(slmAddress, LabelLlm.Settings(s.Database, s.MaxAnswerTokens, s.LlmBaseUrl, s.LlmModel, s.LlmKeyFile));
             var paid = llm.GetRequiredService<PaidLlm>();
             var llmOptions = llm.GetRequiredService<IOptions<LlmOptions>>().Value;
+            if (interactive)
+            {
+                var serving = GenerationCaps.FromEnvironment();
+                var same = serving == new GenerationCaps(s.MaxAnswerTokens, s.SlmMaxTokens);
+                AnsiConsole.MarkupLine($"[grey]generation caps: LLM {s.MaxAnswerTokens} / SLM {s.SlmMaxTokens} tokens" + (same ? " (the serving caps)" : $"; serving uses {Markup.Escape(serving.ToString())}")
+                    + $"; LLM prompt: {Core.Tasks.LlmPrompt.Name(s.LlmPrompt)}[/]");
+            }
+
             if (paid.IsStandIn && interactive)
             {
                 AnsiConsole.MarkupLine("[yellow]No LLM key: the LLM is the local llama.cpp stand-in; these labels and their costs mean nothing.[/]");
             }
 
             var task = TaskRegistry.Shared.Get(s.Dataset);
+            var labelOptions = new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, OutlierReading = s.OutlierReading, LlmPrompt = s.LlmPrompt, OnPrefixCheckFailure = s.OnPrefixCheckFailure, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable };
+            var ledger = llm.GetRequiredService<ILedger>();
+            var batch = s.LlmBatch ? await BatchAsync(s, items, paid, ledger, llmOptions, task, labelOptions, interactive, ct) : null;
             var labeller = new Labeller(
-                new ServiceLabelModels(paid, llm.GetRequiredService<ILedger>(), llm.GetRequiredService<TokenCutter>(), llm.GetRequiredService<SlmService.SlmServiceClient>(), s.Ladder, s.SlmMaxTokens),
-                new LabelOptions { Ladder = s.Ladder, Trials = s.Trials, Samples = s.Samples, OutlierThreshold = s.OutlierThreshold, MaxAnswerTokens = s.MaxAnswerTokens, DropUnhelpable = s.DropUnhelpable })
+                new ServiceLabelModels(paid, ledger, llm.GetRequiredService<TokenCutter>(), llm.GetRequiredService<SlmService.SlmServiceClient>(), s.SlmMaxTokens),
+                labelOptions)
             {
                 MaxUsd = s.MaxUsd,
             };
@@ -148,6 +172,22 @@ public static class LabelCommand
                 return null;
             }
 
+            if (split == LabelSplit.Train)
+            {
+                stats!.OutlierDrops = OutlierReport.Run(s.Output, stats, s.OutlierReading, s.OutlierThreshold, interactive);
+            }
+
+            stats!.Batch = batch;
+            var labelled = OutlierReport.Labelled(s.Output, stats!);
+            if (labelled.Count > 0)
+            {
+                stats!.Figures = LabelFigures.WriteAll(labelled, s.Output, $"{s.Dataset}/{s.Split}");
+                if (interactive)
+                {
+                    AnsiConsole.MarkupLine($"figures: {string.Join(", ", stats.Figures.Select(f => Markup.Escape(Path.GetFileName(f))))} (beside the labels)");
+                }
+            }
+
             Summarise(stats!, s, llm.GetRequiredService<Core.Cost.PriceTable>(), llmOptions.Model);
             return stats;
         }
@@ -158,6 +198,42 @@ public static class LabelCommand
                 await started.DisposeAsync();
             }
         }
+    }
+
+    /// <summary>The Batch API step of <c>--llm-batch</c>: buys what the run will ask for, showing progress while it waits.</summary>
+    private static async Task<LabelBatchStats> BatchAsync(Settings s, IReadOnlyList<TaskItem> items, PaidLlm paid, ILedger ledger, LlmOptions llmOptions, ITaskKind task, LabelOptions options, bool interactive, CancellationToken ct)
+    {
+        if (paid.IsStandIn || new LlmApiKey(Microsoft.Extensions.Options.Options.Create(llmOptions)).Value is not { } key)
+        {
+            throw new InvalidOperationException("--llm-batch needs an OpenAI-compatible endpoint and its key (GROQ_API_KEY or --llm-key-file); the local stand-in has no Batch API");
+        }
+
+        var done = File.Exists(s.Output) ? LabelFile.ReadAll(s.Output).Select(r => r.Id).ToHashSet(StringComparer.Ordinal) : [];
+        var state = LabelBatch.StateFile(s.Output);
+        if (File.Exists(state))
+        {
+            AnsiConsole.MarkupLine($"[grey]resuming the batch stored in {Markup.Escape(state)} (not submitting again)[/]");
+        }
+
+        using var http = new HttpClient();
+        var runner = new LabelBatch(paid, ledger, new OpenAiBatchClient(http, llmOptions, key), task, options, state, s.BatchPollInterval ?? TimeSpan.FromSeconds(10));
+        var result = await runner.RunAsync([.. items.Where(i => !done.Contains(i.Id))], p =>
+        {
+            if (interactive)
+            {
+                AnsiConsole.MarkupLine($"[grey]batch {Markup.Escape(p.BatchId)} ({p.Phase}): {Markup.Escape(p.Status)}, {p.Completed} of {p.Total} done, {p.Failed} failed[/]");
+            }
+        }, ct);
+        if (interactive)
+        {
+            AnsiConsole.MarkupLine($"batch: {result.Answered} of {result.Requested} answers bought at the batch price (${result.Usd:F6}); {result.Failed} failed and will be called at list price");
+            foreach (var failure in result.Failures.Take(5))
+            {
+                AnsiConsole.MarkupLine($"  [yellow]{Markup.Escape(failure)}[/]");
+            }
+        }
+
+        return result;
     }
 
     private static void Summarise(LabelRunStats stats, Settings s, Core.Cost.PriceTable prices, string model)
@@ -171,12 +247,25 @@ public static class LabelCommand
         }
 
         var callsUsd = price.Input(stats.CallsEquivalentPromptTokens) + price.Output(stats.CallsEquivalentCompletionTokens);
-        AnsiConsole.MarkupLine($"paid: {stats.LlmCallsPaid} LLM calls, {stats.LlmPromptTokensPaid / (double)labelled:F1} input + {stats.LlmCompletionTokensPaid / (double)labelled:F1} output tokens per labelled query, ${stats.UsdPaid:F6}");
+        var batch = stats.Batch ?? new LabelBatchStats(0, 0, 0, 0, 0, 0, []);
+        AnsiConsole.MarkupLine($"paid: {stats.LlmCallsPaid} LLM calls + {batch.Answered} batch answers, {stats.PaidPromptTokens / (double)labelled:F1} input + {stats.PaidCompletionTokens / (double)labelled:F1} output tokens per labelled query, ${stats.PaidUsd:F6} (${stats.PaidUsd / labelled:F8} per query)");
         if (s.Ladder == LadderMode.Prefix)
         {
-            var paidTokens = stats.LlmPromptTokensPaid + stats.LlmCompletionTokensPaid;
+            var paidTokens = stats.PaidPromptTokens + stats.PaidCompletionTokens;
             var callsTokens = stats.CallsEquivalentPromptTokens + stats.CallsEquivalentCompletionTokens;
             AnsiConsole.MarkupLine($"the paper's one-call-per-level protocol would pay {stats.CallsEquivalentPromptTokens / (double)labelled:F1} input + {stats.CallsEquivalentCompletionTokens / (double)labelled:F1} output tokens per query (${callsUsd:F6}); prefix reuse pays {(paidTokens == 0 ? "nothing (all cached)" : $"{callsTokens / (double)paidTokens:F1}× fewer tokens")}");
+        }
+
+        foreach (var group in stats.Labelled.GroupBy(r => (r.Ladder, Failed: r.LadderCheck is not null)).OrderBy(g => g.Key.Ladder))
+        {
+            var what = group.Key switch
+            {
+                ("calls", true) => "per-level calls after a failed prefix check",
+                ("prefix", true) => "prefix ladder, flagged: its check failed",
+                (var ladder, _) => ladder + " ladder",
+            };
+            var reason = group.Select(r => r.LadderCheck).FirstOrDefault(c => c is not null);
+            AnsiConsole.MarkupLine($"ladder: {group.Count()} records by {what}" + (reason is null ? "" : $" (e.g. {Markup.Escape(reason)})"));
         }
 
         if (stats.Records.Count > 0)

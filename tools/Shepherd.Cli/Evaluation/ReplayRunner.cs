@@ -87,6 +87,18 @@ public static class ReplayRunner
         return new ScoredBundle(bundleDirectory, predictor.Manifest, new PolicyScores(predictor.Mode, predictor.Manifest.NMax, scores));
     }
 
+    /// <summary>The record as one SLM answer would describe it: the first sample's entropy and length as the features.</summary>
+    private static LabelRecord FirstSampleFeatures(LabelRecord record)
+    {
+        var first = record.SampleAnswers![0];
+        var features = new Dictionary<string, double>(record.Features)
+        {
+            [PolicyFeatureNames.MeanEntropy] = first.Entropy,
+            [PolicyFeatureNames.MeanOutputLength] = first.Tokens,
+        };
+        return record with { Features = features };
+    }
+
     /// <summary>The task most records belong to (for the task's preset k).</summary>
     public static string MainTask(IReadOnlyList<LabelRecord> records) =>
         records.GroupBy(r => r.Task, StringComparer.OrdinalIgnoreCase).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).First().Key;
@@ -136,8 +148,15 @@ public static class ReplayRunner
 
         var proactive = first.Manifest.Mode == PolicyMode.Proactive ? first : null;
         var reactive = first.Manifest.Mode == PolicyMode.Reactive ? first : second;
-        var evaluator = new ReplayEvaluator(records, options, proactive?.Scores, reactive?.Scores);
+        // cascade-scorer scores one SLM answer, as live: the reactive head on the first sample's features.
+        var oneSample = reactive is not null && records.All(r => r.SampleAnswers is { Count: > 0 })
+            ? Score(reactive.Directory, [.. records.Select(FirstSampleFeatures)], cancellationToken).Scores
+            : null;
+        var evaluator = new ReplayEvaluator(records, options, proactive?.Scores, reactive?.Scores, oneSample);
         var k = agree ?? TaskPresets.For(MainTask(records)).Agree;
+        // cascade-abc as in the paper: N = 2 answers, the LLM unless both agree; labels without per-sample answers
+        // (older files) replay k of K instead.
+        var paperAbc = evaluator.Queries.All(q => q.HasSampleAnswers) && evaluator.Samples >= TaskPresets.AbcSamples;
         var nMax = Math.Max(proactive?.Manifest.NMax ?? 0, reactive?.Manifest.NMax ?? 0);
         var notes = new List<string>(baseSettings.Notes);
         if (proactive is not null)
@@ -150,11 +169,18 @@ public static class ReplayRunner
             notes.Add($"reactive bundle {reactive.Manifest.BundleId} ({reactive.Directory}): α={reactive.Manifest.Alpha:0.###}, η={reactive.Manifest.EtaHint}, N_max={reactive.Manifest.NMax}, k={k} of K={evaluator.Samples}");
         }
 
+        notes.Add(paperAbc
+            ? $"cascade-abc: the paper's ABC, N={TaskPresets.AbcSamples} SLM answers, the LLM unless both agree"
+            : $"cascade-abc: the labels keep no per-sample answers, so k={k} of K={evaluator.Samples} (relabel for the paper's N=2)");
+        notes.Add(oneSample is null
+            ? "cascade-scorer: scored on the K-sample features (the labels keep no per-sample answers)"
+            : "cascade-scorer: scored on one sample's features, as live");
         notes.Add($"prices per 1M tokens: LLM ${options.LlmPrice.InputPerMillion} in / ${options.LlmPrice.OutputPerMillion} out, SLM ${options.SlmPrice.InputPerMillion} in / ${options.SlmPrice.OutputPerMillion} out");
         var settings = baseSettings with
         {
             RouteAlpha = proactive?.Manifest.Alpha ?? baseSettings.RouteAlpha,
-            CascadeAgree = k,
+            CascadeAgree = paperAbc ? TaskPresets.AbcSamples : k,
+            CascadeSamples = paperAbc ? TaskPresets.AbcSamples : 0,
             ProactiveAlpha = proactive?.Manifest.Alpha ?? baseSettings.ProactiveAlpha,
             ProactiveEta = proactive?.Manifest.EtaHint ?? baseSettings.ProactiveEta,
             ReactiveAlpha = reactive?.Manifest.Alpha ?? baseSettings.ReactiveAlpha,

@@ -32,6 +32,25 @@ public sealed class LabelRunStats
 
     public List<LabelRecord> Records { get; } = [];
 
+    /// <summary>Every record labelled by this run, before the filters.</summary>
+    public List<LabelRecord> Labelled { get; } = [];
+
+    /// <summary>Training records each outlier reading drops (filled after the run).</summary>
+    public IReadOnlyDictionary<OutlierReading, int> OutlierDrops { get; set; } = new Dictionary<OutlierReading, int>();
+
+    /// <summary>What the Batch API bought before the run (<c>--llm-batch</c>), or null.</summary>
+    public LabelBatchStats? Batch { get; set; }
+
+    /// <summary>All paid input tokens: the run's calls and the batch's answers.</summary>
+    public long PaidPromptTokens => LlmPromptTokensPaid + (Batch?.PromptTokens ?? 0);
+
+    public long PaidCompletionTokens => LlmCompletionTokensPaid + (Batch?.CompletionTokens ?? 0);
+
+    public double PaidUsd => UsdPaid + (Batch?.Usd ?? 0);
+
+    /// <summary>The label figures written beside the labels.</summary>
+    public IReadOnlyList<string> Figures { get; set; } = [];
+
     public void Skip()
     {
         lock (_lock)
@@ -51,6 +70,7 @@ public sealed class LabelRunStats
             UsdPaid += outcome.UsdPaid;
             CallsEquivalentPromptTokens += outcome.CallsEquivalentPromptTokens;
             CallsEquivalentCompletionTokens += outcome.CallsEquivalentCompletionTokens;
+            Labelled.Add(outcome.Labelled);
             if (outcome.Record is { } record)
             {
                 Written++;
