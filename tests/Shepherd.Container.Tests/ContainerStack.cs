@@ -207,10 +207,24 @@ public sealed class ContainerStack : IAsyncLifetime
 
     private async Task<IContainer> StartAsync(ContainerBuilder builder)
     {
-        var container = builder.WithAutoRemove(true).Build();
-        _containers.Add(container);
         using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await container.StartAsync(cts.Token);
-        return container;
+        for (var attempt = 1; ; attempt++)
+        {
+            var container = builder.WithAutoRemove(true).Build();
+            _containers.Add(container);
+            try
+            {
+                await container.StartAsync(cts.Token);
+                return container;
+            }
+            catch (Docker.DotNet.DockerApiException ex) when (attempt < 3 && ex.ResponseBody?.Contains("broken pipe", StringComparison.Ordinal) == true)
+            {
+                // podman's runc sometimes loses its child while creating a container on a loaded machine ("write child:
+                // broken pipe", HTTP 500); the container never ran, so a fresh one is started in its place.
+                await container.DisposeAsync();
+                _containers.Remove(container);
+                await Task.Delay(TimeSpan.FromSeconds(2), cts.Token);
+            }
+        }
     }
 }
