@@ -28,6 +28,11 @@ runtime = "runc"
 CONF
 fi
 answers() { [ -S "$socket" ] && curl -sf --max-time 5 --unix-socket "$socket" http://d/_ping >/dev/null 2>&1; }
+# A service left running by an earlier run can answer the ping yet fail every container start ("write child: broken
+# pipe", HTTP 500), as it did here after hours of runs: the service this script starts is started fresh each time.
+if pkill -f "podman system service --time=0 unix://$socket" 2>/dev/null; then
+  for _ in $(seq 1 50); do pgrep -f "podman system service --time=0 unix://$socket" >/dev/null || break; sleep 0.1; done
+fi
 if ! answers; then
   # A socket file left by a service that has since died answers nothing: replace it.
   rm -f "$socket"
