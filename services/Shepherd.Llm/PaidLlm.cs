@@ -47,6 +47,9 @@ public sealed class PaidLlm(ILlmClient llm, HintCache? cache, PriceTable prices,
     /// <summary>Who writes this LLM's answers (<see cref="ILlmClient.Source"/>).</summary>
     public string Source => llm.Source;
 
+    /// <summary>The service that answers (<see cref="ILlmClient.Endpoint"/>).</summary>
+    public string Endpoint => llm.Endpoint;
+
     public static string PromptHash(string model, IReadOnlyList<CoreChatMessage> messages)
     {
         var json = JsonSerializer.Serialize(messages.Select(m => new[] { m.Role, m.Content }));

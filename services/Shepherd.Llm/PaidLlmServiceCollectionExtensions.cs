@@ -46,7 +46,8 @@ public static class PaidLlmServiceCollectionExtensions
         var standIn = services.AddGrpcClient<StandInSlmServiceClient>((sp, o) => o.Address = new Uri(StandInAddress(sp, slmAddress)));
         services.AddSingleton(sp => new StandInSlmClient(
             sp.GetRequiredService<StandInSlmServiceClient>(),
-            standInNamedByAddress ? StandInAddress(sp, slmAddress) : sp.GetRequiredService<IOptions<LlmOptions>>().Value.StandInAddress));
+            StandInAddress(sp, slmAddress),
+            namedByAddress: standInNamedByAddress || !string.IsNullOrWhiteSpace(sp.GetRequiredService<IOptions<LlmOptions>>().Value.StandInAddress)));
         services.AddSingleton<ILlmClient>(sp => sp.GetRequiredService<LlmApiKey>().Value is null
             ? ActivatorUtilities.CreateInstance<StandInLlmClient>(sp)
             : ActivatorUtilities.CreateInstance<OpenAiChatClient>(sp));

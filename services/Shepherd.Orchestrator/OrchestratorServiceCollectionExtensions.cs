@@ -97,14 +97,13 @@ public static class OrchestratorServiceCollectionExtensions
 
 /// <summary>Says at start-up which LLM answers (a real endpoint or the stand-in) and where the ledger lives.</summary>
 /// <remarks>Resolving the ledger and the key budgets here creates their tables at start-up, not on the first request.</remarks>
-internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, IOptions<OrchestratorOptions> orchestrator, ILedger ledger, KeyBudgets budgets, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
+internal sealed class StartupReport(ILlmClient llm, LlmApiKey key, IOptions<LlmOptions> llmOptions, IOptions<StorageOptions> storage, ILedger ledger, KeyBudgets budgets, IServiceProvider services, ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (llm.IsStandIn)
         {
-            var address = string.IsNullOrWhiteSpace(llmOptions.Value.StandInAddress) ? orchestrator.Value.SlmAddress : llmOptions.Value.StandInAddress;
-            OrchestratorLog.UsingStandIn(logger, address);
+            OrchestratorLog.UsingStandIn(logger, llm.Endpoint);
         }
         else
         {

@@ -69,18 +69,19 @@ public static class Extensions
                 .AddHttpClientInstrumentation()
                 .AddRuntimeInstrumentation()
                 .AddMeter($"{TelemetryPrefix}.*")
-                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0))
-            .WithTracing(t => t
-                .AddSource($"{TelemetryPrefix}.*")
-                .AddAspNetCoreInstrumentation()
-                .AddHttpClientInstrumentation()
-                // A gRPC call is one client span named after its method (the HTTP/2 request under it is not repeated).
-                .AddGrpcClientInstrumentation());
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0));
 
-        // Export only where a collector is configured; nothing leaves the machine by default.
+        // Traces only where a collector is configured: nothing leaves the machine by default, and a process that
+        // exports nothing records no spans (an always-on sampler with no exporter cost every request its span tree).
         if (!string.IsNullOrWhiteSpace(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
         {
-            otel.UseOtlpExporter();
+            otel.WithTracing(t => t
+                    .AddSource($"{TelemetryPrefix}.*")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    // A gRPC call is one client span named after its method (the HTTP/2 request under it is not repeated).
+                    .AddGrpcClientInstrumentation())
+                .UseOtlpExporter();
         }
     }
 }

@@ -15,12 +15,14 @@ namespace Shepherd.Orchestrator.Tests;
 /// <summary>
 /// The gRPC layer without a server: <see cref="ShepherdGrpcService"/> called through the status-mapping interceptor
 /// with a <see cref="TestServerCallContext"/>, on the real orchestrator composition (built, never started). Its
-/// downstream services are at an address where nothing listens, so a call that gets past validation would fail
-/// there: each test shows which status a request gets before (or without) any model.
+/// slm-service (and the stand-in LLM on it) is a scripted call invoker that answers every call UNAVAILABLE, as a dead
+/// service does, and counts the calls: no socket is opened. Each test shows which status a request gets before (or
+/// without) any model.
 /// </summary>
 public sealed class GrpcLayerTests : IAsyncLifetime
 {
     private readonly string _work = Directory.CreateTempSubdirectory("shepherd-grpc-layer").FullName;
+    private readonly DeadSlm _slm = new();
     private WebApplication? _app;
 
     public Task InitializeAsync() => Task.CompletedTask;
@@ -107,8 +109,8 @@ public sealed class GrpcLayerTests : IAsyncLifetime
     [InlineData("fail")]
     public async Task ABudgetTooSmallBuysNothingInEitherOnFailureMode(string onFailure)
     {
-        // Budget 0: the LLM is not asked (no paid call, no ledger row); the SLM would answer, and since nothing
-        // listens at its address the answer fails UNAVAILABLE naming both, in either mode (a budget is not an outage).
+        // Budget 0: the LLM is not asked (no paid call, no ledger row); the SLM is, and since it is dead the answer
+        // fails UNAVAILABLE naming both, in either mode (a budget is not an outage).
         var id = Guid.NewGuid().ToString("N");
         var request = new AnswerRequest { Query = "What is 2 + 2?", Strategy = Strategy.Llm, BudgetUsd = 0, RequestId = id };
 
@@ -117,6 +119,7 @@ public sealed class GrpcLayerTests : IAsyncLifetime
 
         Assert.Equal(StatusCode.Unavailable, ex.StatusCode);
         Assert.Contains("budget", ex.Status.Detail);
+        Assert.Equal(["/shepherd.v1.SlmService/Generate"], _slm.Calls);
         Assert.Empty(await _app!.Services.GetRequiredService<ILedger>().EntriesAsync(id, CancellationToken.None));
     }
 
@@ -189,6 +192,9 @@ public sealed class GrpcLayerTests : IAsyncLifetime
             {
                 c[key] = value;
             }
+
+            b.Services.AddSingleton(new SlmService.SlmServiceClient(_slm));
+            b.Services.AddSingleton(new StandInSlmServiceClient(_slm));
         });
         return (ActivatorUtilities.CreateInstance<ShepherdGrpcService>(_app.Services), ActivatorUtilities.CreateInstance<ExceptionMappingInterceptor>(_app.Services));
     }
@@ -198,5 +204,36 @@ public sealed class GrpcLayerTests : IAsyncLifetime
         Assert.Equal(StatusCode.InvalidArgument, ex.StatusCode);
         var violation = Assert.Single(ex.GetRpcStatus()!.GetDetail<BadRequest>()!.FieldViolations);
         Assert.Equal(field, violation.Field);
+    }
+
+    /// <summary>An slm-service that is down: every call fails UNAVAILABLE at once; the methods asked are recorded.</summary>
+    private sealed class DeadSlm : CallInvoker
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _calls = new();
+
+        public IReadOnlyList<string> Calls => [.. _calls];
+
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+        {
+            _calls.Enqueue(method.FullName);
+            // As grpc-dotnet's client does, a cancelled call or a passed deadline fails before the transport is tried.
+            var status = options.CancellationToken.IsCancellationRequested ? new global::Grpc.Core.Status(StatusCode.Cancelled, "Call canceled by the client.")
+                : options.Deadline is { } deadline && deadline <= DateTime.UtcNow ? new global::Grpc.Core.Status(StatusCode.DeadlineExceeded, "Deadline Exceeded")
+                : new global::Grpc.Core.Status(StatusCode.Unavailable, "scripted: the slm-service is down");
+            return new AsyncUnaryCall<TResponse>(
+                Task.FromException<TResponse>(new RpcException(status)), Task.FromResult(new Metadata()), () => status, () => [], () => { });
+        }
+
+        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            throw new NotSupportedException(method.FullName);
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request) =>
+            throw new NotSupportedException(method.FullName);
+
+        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+            throw new NotSupportedException(method.FullName);
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options) =>
+            throw new NotSupportedException(method.FullName);
     }
 }

@@ -46,5 +46,11 @@ public interface ILlmClient
     /// </summary>
     string Source { get; }
 
+    /// <summary>
+    /// The service that answers, normalised (<see cref="LlmSources.Normalize"/>): the endpoint's base URL, or the
+    /// address of the slm-service playing the LLM, whatever <see cref="Source"/> calls it.
+    /// </summary>
+    string Endpoint { get; }
+
     Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken);
 }

@@ -41,6 +41,8 @@ public sealed class OpenAiChatClient : ILlmClient
 
     public string Source => LlmSources.Endpoint(_options.BaseUrl);
 
+    public string Endpoint => LlmSources.Normalize(_options.BaseUrl);
+
     /// <summary>The named client's base address and timeout (the pipeline times each attempt).</summary>
     public static void ConfigureHttpClient(HttpClient client, LlmOptions options)
     {

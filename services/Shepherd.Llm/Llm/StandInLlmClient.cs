@@ -15,7 +15,9 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
 
     public bool IsStandIn => true;
 
-    public string Source => LlmSources.StandIn(client.Address);
+    public string Source => LlmSources.StandIn(client.SourceAddress);
+
+    public string Endpoint => LlmSources.Normalize(client.Address);
 
     public async Task<LlmCompletion> CompleteAsync(LlmRequest request, CancellationToken cancellationToken)
     {
@@ -44,12 +46,17 @@ public sealed class StandInLlmClient(StandInSlmClient client, IOptions<LlmOption
     }
 }
 
-/// <summary>The gRPC client of the slm-service that plays the LLM, and its address ("" when not known).</summary>
-public sealed class StandInSlmClient(SlmService.SlmServiceClient client, string address = "")
+/// <summary>The gRPC client of the slm-service that plays the LLM, and its address.</summary>
+/// <param name="namedByAddress">Whether the hint-cache source names the address (else "stand-in:slm-service").</param>
+public sealed class StandInSlmClient(SlmService.SlmServiceClient client, string address, bool namedByAddress = true)
 {
     public SlmService.SlmServiceClient Client { get; } = client;
 
+    /// <summary>Where the stand-in is: Llm:StandInAddress, else the SLM's address.</summary>
     public string Address { get; } = address;
+
+    /// <summary>The address the hint-cache source names: <see cref="Address"/>, or "" for "stand-in:slm-service".</summary>
+    public string SourceAddress => namedByAddress ? Address : "";
 }
 
 /// <summary>The <see cref="ILlmClient.Source"/> of each kind of LLM, normalised so one place cannot be spelt two ways.</summary>

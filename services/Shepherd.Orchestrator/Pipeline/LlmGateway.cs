@@ -9,17 +9,14 @@ namespace Shepherd.Orchestrator.Pipeline;
 /// deadline; the answer's recorder books what it returns. <see cref="Endpoint"/> says which service answers, so the live executor can leave a stand-in
 /// that is the slm-service alone after that service refused the request for load.
 /// </summary>
-public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options, IOptions<OrchestratorOptions> orchestrator)
+public sealed class LlmGateway(PaidLlm llm, IOptions<LlmOptions> options)
 {
     public bool IsStandIn => llm.IsStandIn;
 
     public Core.Cost.ModelPrice Price => llm.Price;
 
     /// <summary>The service that answers, normalised as <see cref="SlmGateway.Endpoint"/> is: the stand-in's slm-service, or the endpoint.</summary>
-    public string Endpoint { get; } = LlmSources.Normalize(
-        !llm.IsStandIn ? options.Value.BaseUrl
-        : string.IsNullOrWhiteSpace(options.Value.StandInAddress) ? orchestrator.Value.SlmAddress
-        : options.Value.StandInAddress);
+    public string Endpoint => llm.Endpoint;
 
     /// <summary>The first n tokens of the LLM's answer (max_completion_tokens = n).</summary>
     public Task<LlmCharge> HintAsync(AnswerContext context, IReadOnlyList<CoreChatMessage> messages, int tokens, double? remainingBudgetUsd, CancellationToken cancellationToken) =>
