@@ -70,8 +70,10 @@ public sealed class PolicyRegistry(IOptions<PolicyServiceOptions> options, ILogg
                 DefaultMode = predictor.Mode;
             }
 
-            var batcher = new PredictionBatcher(
-                predictor, settings.MaxBatchSize, TimeSpan.FromMilliseconds(settings.MaxWaitMs), settings.QueueCapacity, logger, metrics);
+            // An encoder that runs each text alone (int8) gains nothing from company, so its batcher never waits
+            // for it: queued calls still share one Predict, without the MaxWaitMs of idle encoder.
+            var wait = OnnxTextEncoder.RunsTextsAlone(predictor.Manifest.Encoder) ? TimeSpan.Zero : TimeSpan.FromMilliseconds(settings.MaxWaitMs);
+            var batcher = new PredictionBatcher(predictor, settings.MaxBatchSize, wait, settings.QueueCapacity, logger, metrics);
             _policies[predictor.Mode] = new LoadedPolicy(predictor, batcher);
             PolicyLog.BundleLoaded(
                 logger, predictor.BundleId, predictor.Mode.ToWire(), predictor.Manifest.Encoder.Name, path,

@@ -20,7 +20,7 @@ public sealed class PolicyServiceOptions
 
     /// <summary>
     /// Longest wait for company before running a micro-batch, in milliseconds. Paid only under concurrent traffic:
-    /// a lone caller's request runs at once.
+    /// a lone caller's request runs at once. Not paid at all with an int8 encoder, which runs each text alone.
     /// </summary>
     public double MaxWaitMs { get; set; } = 2;
 

@@ -78,6 +78,21 @@ public sealed class EncoderTests(PolicyFixture fixture)
     }
 
     [Fact]
+    public void AnInt8EmbeddingDoesNotDependOnItsBatchMates()
+    {
+        using var quantized = OnnxTextEncoder.Create(EncoderSpec.Default with { Quantization = EncoderQuantization.DynamicInt8 });
+        var alone = quantized.Encode([Texts[0]]).Row(0).ToArray();
+
+        // Company of every length, in both orders: the text pads to theirs, and their activations set a shared scale.
+        var amongOthers = quantized.Encode([.. Texts.Skip(1), Texts[0]]);
+        var reversed = quantized.Encode([Texts[0], .. Texts.Skip(1).Reverse()]);
+
+        Assert.Equal(alone, amongOthers.Row(Texts.Length - 1).ToArray());
+        Assert.Equal(alone, reversed.Row(0).ToArray());
+        Assert.True(quantized.RunsAlone);
+    }
+
+    [Fact]
     public void QuantizerRewritesEveryWeightMatMul()
     {
         var quantized = EncoderQuantizer.QuantizeDynamicInt8(PackagedMiniLm.ReadModel(), out var count);

@@ -26,7 +26,7 @@ public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelpe
         Warmup = 10,
         Iterations = 80,
         BatchSize = 32,
-        Batches = 4,
+        Batches = 8,
         Concurrency = 8,
         ConcurrentCallsPerCaller = 8,
     };

@@ -10,8 +10,12 @@ namespace Shepherd.Policy.Model.Encoding;
 /// </summary>
 public static class EncoderFingerprint
 {
-    /// <summary>Bumped when our own code changes embeddings (the int8 quantizer, pooling, tokenization).</summary>
-    private const string CodeVersion = "shepherd-encoder-1";
+    /// <summary>
+    /// Bumped when our own code changes embeddings (the int8 quantizer, pooling, tokenization, batching). 2: an int8
+    /// encoder runs each text alone (<see cref="OnnxTextEncoder.RunsAlone"/>), so embeddings stored by version 1 came
+    /// from shared runs.
+    /// </summary>
+    private const string CodeVersion = "shepherd-encoder-2";
 
     public static string Compute(EncoderSpec spec, string? baseDirectory = null)
     {

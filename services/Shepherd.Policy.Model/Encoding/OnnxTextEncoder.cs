@@ -125,7 +125,7 @@ public sealed class OnnxTextEncoder : ITextEncoder
 
         // Similar lengths together: less padding per run. The output keeps the input order.
         var order = Enumerable.Range(0, count).OrderBy(i => ids[i].Length).ThenBy(i => i).ToArray();
-        var batchSize = Math.Max(1, _options.BatchSize);
+        var batchSize = RunsAlone ? 1 : Math.Max(1, _options.BatchSize);
         for (var start = 0; start < count; start += batchSize)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -135,6 +135,18 @@ public sealed class OnnxTextEncoder : ITextEncoder
 
         return new EncodedBatch(vectors, counts, Dimension);
     }
+
+    /// <summary>
+    /// Whether each text runs through the model alone. Dynamic int8 quantizes activations with one scale per tensor,
+    /// computed at run time from the whole batch (padding included), so in a shared run a text's embedding, and with
+    /// it P(hint) and n, would depend on its batch-mates: the service's micro-batches, replay's chunks. Alone, a text
+    /// always gets the same embedding. On CPU this costs int8 nothing: one text a run is as fast as batches of 32
+    /// (PolicyBenchmarkTests).
+    /// </summary>
+    public bool RunsAlone => RunsTextsAlone(Spec);
+
+    /// <summary>Whether an encoder of this spec runs each text alone (<see cref="RunsAlone"/>).</summary>
+    public static bool RunsTextsAlone(EncoderSpec spec) => spec.Quantization == EncoderQuantization.DynamicInt8;
 
     /// <summary>The session settings this encoder runs with.</summary>
     public EncoderRuntimeOptions Runtime => _options;

@@ -12,12 +12,12 @@ public sealed record PolicyTrainingOptions
     public PolicyMode Mode { get; init; } = PolicyMode.Proactive;
 
     /// <summary>
-    /// The packaged MiniLM in float32. The int8 encoder scores within <see cref="PolicyQuality.MaxInt8AucLoss"/> AUC
-    /// on generated labels at 2–4× the speed, but it is quantized dynamically: each tensor's scale comes from the whole
-    /// batch, so a query's P(hint) and n depend on which other queries share its batch (the service's micro-batches,
-    /// replay's chunks) and replay no longer equals live. Opt in through the encoder spec (quantization: dynamic_int8) where that is acceptable.
+    /// The packaged MiniLM quantized to int8: on the same generated labels it scores within
+    /// <see cref="PolicyQuality.MaxInt8AucLoss"/> AUC of float32 at 2–4× its speed (docs/policy.md, "Encoder choice";
+    /// EncoderChoiceTests keeps the choice honest). Each text runs through it alone, so a query's embedding never
+    /// depends on its batch-mates (<see cref="OnnxTextEncoder.RunsAlone"/>) and replay equals live.
     /// </summary>
-    public EncoderSpec Encoder { get; init; } = EncoderSpec.Default;
+    public EncoderSpec Encoder { get; init; } = EncoderSpec.Default with { Quantization = EncoderQuantization.DynamicInt8 };
 
     /// <summary>Where a non-default encoder's relative paths resolve.</summary>
     public string? EncoderBaseDirectory { get; init; }
