@@ -19,7 +19,7 @@ namespace Shepherd.Policy.Tests;
 [Collection(PolicyCollection.Name)]
 public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelper output)
 {
-    private const int Rounds = 3;
+    private const int Rounds = 5;
 
     private static readonly PolicyBenchOptions RoundOptions = new()
     {
@@ -105,6 +105,7 @@ public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelpe
             ("default", defaults),
             ("spinning on", defaults with { AllowSpinning = true }),
             ("1 thread", defaults with { IntraOpThreads = 1 }),
+            ("every core", defaults with { IntraOpThreads = Environment.ProcessorCount }),
             ("graph basic", defaults with { GraphOptimization = EncoderGraphOptimization.Basic }),
             ("arena off", defaults with { MemoryArena = false }),
         };

@@ -37,8 +37,17 @@ public enum EncoderExecutionProvider
 /// </summary>
 public sealed record EncoderRuntimeOptions
 {
-    /// <summary>Intra-op threads; 0 lets OnnxRuntime use every core.</summary>
+    /// <summary>
+    /// Intra-op threads; 0 = automatic: every core for an encoder that runs texts in batches (float32), one for an
+    /// int8 encoder, which runs each text alone (<see cref="OnnxTextEncoder.RunsAlone"/>): one short sequence gains
+    /// nothing from a second thread but its wake-ups, and the other core stays with the server and its neighbours
+    /// (docs/policy.md, "Session options").
+    /// </summary>
     public int IntraOpThreads { get; init; }
+
+    /// <summary>These options with <see cref="IntraOpThreads"/> 0 resolved for the encoder they run.</summary>
+    public EncoderRuntimeOptions For(EncoderSpec spec) =>
+        IntraOpThreads == 0 && OnnxTextEncoder.RunsTextsAlone(spec) ? this with { IntraOpThreads = 1 } : this;
 
     /// <summary>
     /// Let idle intra-op threads spin (session.intra_op.allow_spinning). Spinning saves a wake-up per parallel
@@ -108,7 +117,7 @@ public sealed record EncoderRuntimeOptions
     }
 
     public override string ToString() =>
-        $"threads {(IntraOpThreads == 0 ? "all" : IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture))}, " +
+        $"threads {(IntraOpThreads == 0 ? "auto" : IntraOpThreads.ToString(System.Globalization.CultureInfo.InvariantCulture))}, " +
         $"spinning {(AllowSpinning ? "on" : "off")}, graph {GraphOptimization.ToString().ToLowerInvariant()}, arena {(MemoryArena ? "on" : "off")}, " +
         $"provider {ExecutionProvider.ToString().ToLowerInvariant()}";
 }

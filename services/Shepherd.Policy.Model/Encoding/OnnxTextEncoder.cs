@@ -67,6 +67,8 @@ public sealed class OnnxTextEncoder : ITextEncoder
             throw new ArgumentException($"Invalid encoder runtime options: {invalid}.", nameof(options));
         }
 
+        options = options.For(spec);
+
         EncoderTokenizer tokenizer;
         using (var vocabulary = spec.IsPackagedVocabulary
                    ? PackagedMiniLm.OpenVocabulary()
