@@ -8,6 +8,7 @@ using Grpc.Net.Client;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Configuration;
 using Shepherd.Policy.Model.Training;
+using Shepherd.TestSupport;
 using CorePolicyMode = Shepherd.Core.Policy.PolicyMode;
 
 namespace Shepherd.Container.Tests;
@@ -25,12 +26,7 @@ public sealed class ContainerStack : IAsyncLifetime
     private readonly string _identityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The headers the edge forwards for <paramref name="keyId"/>, signed with this stack's identity key.</summary>
-    public Metadata SignedIdentity(string keyId) => new()
-    {
-        { Shepherd.ServiceDefaults.Identity.SignedIdentity.KeyIdHeader, keyId },
-        { Shepherd.ServiceDefaults.Identity.SignedIdentity.SignatureHeader, Shepherd.ServiceDefaults.Identity.SignedIdentity.Sign(
-            System.Text.Encoding.UTF8.GetBytes(_identityKey), keyId, admin: false, DateTimeOffset.UtcNow) },
-    };
+    public Metadata SignedIdentity(string keyId) => SignedIdentityHeaders.For(_identityKey, keyId);
 
     public const int SlmReplicas = 2;
     public const int OrchestratorReplicas = 2;

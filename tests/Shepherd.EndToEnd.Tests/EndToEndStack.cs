@@ -59,21 +59,7 @@ public sealed class EndToEndStack : IAsyncLifetime
     internal static readonly string IdentityKey = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
 
     /// <summary>The headers the edge forwards for <paramref name="keyId"/>, signed with this stack's identity key.</summary>
-    public static Grpc.Core.Metadata SignedIdentity(string keyId, bool admin = false)
-    {
-        var headers = new Grpc.Core.Metadata
-        {
-            { Shepherd.ServiceDefaults.Identity.SignedIdentity.KeyIdHeader, keyId },
-            { Shepherd.ServiceDefaults.Identity.SignedIdentity.SignatureHeader, Shepherd.ServiceDefaults.Identity.SignedIdentity.Sign(
-                System.Text.Encoding.UTF8.GetBytes(IdentityKey), keyId, admin, DateTimeOffset.UtcNow) },
-        };
-        if (admin)
-        {
-            headers.Add(Shepherd.ServiceDefaults.Identity.SignedIdentity.AdminHeader, "true");
-        }
-
-        return headers;
-    }
+    public static Grpc.Core.Metadata SignedIdentity(string keyId, bool admin = false) => SignedIdentityHeaders.For(IdentityKey, keyId, admin);
 
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(90);
 

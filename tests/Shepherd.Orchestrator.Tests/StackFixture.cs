@@ -6,7 +6,6 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Shepherd.Contracts.V1;
 using Shepherd.Core.Configuration;
-using Shepherd.ServiceDefaults.Identity;
 using Shepherd.Orchestrator;
 using Shepherd.Policy;
 using Shepherd.Policy.Model.Training;
@@ -81,20 +80,8 @@ public sealed class StackFixture : IAsyncLifetime
     public const string IdentityKey = "orchestrator-tests-identity-key-0123456789";
 
     /// <summary>Headers as the edge forwards them for <paramref name="keyId"/>: the id, the admin flag and their signature.</summary>
-    public static global::Grpc.Core.Metadata SignedAs(string keyId, bool admin = false, DateTimeOffset? at = null)
-    {
-        var headers = new global::Grpc.Core.Metadata
-        {
-            { SignedIdentity.KeyIdHeader, keyId },
-            { SignedIdentity.SignatureHeader, SignedIdentity.Sign(System.Text.Encoding.UTF8.GetBytes(IdentityKey), keyId, admin, at ?? DateTimeOffset.UtcNow) },
-        };
-        if (admin)
-        {
-            headers.Add(SignedIdentity.AdminHeader, "true");
-        }
-
-        return headers;
-    }
+    public static global::Grpc.Core.Metadata SignedAs(string keyId, bool admin = false, DateTimeOffset? at = null) =>
+        SignedIdentityHeaders.For(IdentityKey, keyId, admin, at);
 
     /// <summary>An orchestrator wired to the stack, with the Groq stand-in as its LLM unless the test says otherwise.</summary>
     public async Task<(ShepherdService.ShepherdServiceClient Client, WebApplication App, LogCapture Logs)> StartOrchestratorAsync(IDictionary<string, string?>? settings = null, string? database = null)
