@@ -25,6 +25,7 @@ public static class LoadBench
             {
                 var level = await run.RunLevelAsync(strategy, concurrency, TimeSpan.FromSeconds(seconds), CancellationToken.None);
                 await output.WriteLineAsync(level.Describe());
+                await output.WriteLineAsync(level.DescribeStages());
                 foreach (var error in level.SampleErrors.Distinct().Take(3))
                 {
                     await output.WriteLineAsync($"    e.g. {error}");

@@ -41,6 +41,7 @@ public sealed class LoadThroughEdgeTests(ITestOutputHelper output)
         {
             var level = await run.RunLevelAsync(strategy, concurrency, LevelDuration, CancellationToken.None);
             output.WriteLine(level.Describe());
+            output.WriteLine(level.DescribeStages());
             foreach (var error in level.SampleErrors)
             {
                 output.WriteLine("  " + error);

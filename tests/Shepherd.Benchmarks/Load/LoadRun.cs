@@ -20,6 +20,25 @@ public sealed record LoadLevel(
     IReadOnlyDictionary<string, ProcessMemory> Memory,
     IReadOnlyList<string> SampleErrors)
 {
+    /// <summary>OK answers per path taken (e.g. "slm.samples>policy.reactive>llm.hint>slm.with_hint").</summary>
+    public IReadOnlyDictionary<string, int> Paths { get; init; } = new Dictionary<string, int>();
+
+    /// <summary>Per stage of the OK answers: how often it ran and its median latency in ms.</summary>
+    public IReadOnlyDictionary<string, (int Count, double P50Ms)> Stages { get; init; } = new Dictionary<string, (int, double)>();
+
+    /// <summary>Hint tokens of the OK answers that bought a hint.</summary>
+    public IReadOnlyList<int> HintTokens { get; init; } = [];
+
+    /// <summary>Where the OK answers' time went: the path mix, hint lengths and the median of each stage.</summary>
+    public string DescribeStages()
+    {
+        var paths = string.Join(", ", Paths.OrderByDescending(p => p.Value).Select(p => $"{p.Key} {p.Value}"));
+        var stages = string.Join(", ", Stages.OrderBy(s => s.Key, StringComparer.Ordinal).Select(s => string.Create(CultureInfo.InvariantCulture, $"{s.Key} {s.Value.P50Ms:0} ms ×{s.Value.Count}")));
+        var hints = HintTokens.Count == 0 ? "none" : string.Create(CultureInfo.InvariantCulture,
+            $"{HintTokens.Count}, tokens p50 {Percentile([.. HintTokens.Select(t => (double)t)], 0.5):0} max {HintTokens.Max()}");
+        return $"    paths: {paths}\n    hints: {hints}\n    stage p50: {stages}";
+    }
+
     public int Calls => Statuses.Values.Sum();
 
     public int Ok => Statuses.GetValueOrDefault(StatusCode.OK);
@@ -123,6 +142,7 @@ public sealed class LoadRun : IAsyncDisposable
         var ok = new ConcurrentBag<double>();
         var all = new ConcurrentBag<double>();
         var errors = new ConcurrentQueue<string>();
+        var answers = new ConcurrentQueue<AnswerResponse>();
         var maxRss = _stack.Services.ToDictionary(s => s.Name, _ => 0L);
         var clock = Stopwatch.StartNew();
         using var sampling = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
@@ -144,7 +164,8 @@ public sealed class LoadRun : IAsyncDisposable
                 StatusCode status;
                 try
                 {
-                    await client.AnswerAsync(request, headers, DateTime.UtcNow + CallDeadline, cancellationToken);
+                    var response = await client.AnswerAsync(request, headers, DateTime.UtcNow + CallDeadline, cancellationToken);
+                    answers.Enqueue(response);
                     status = StatusCode.OK;
                 }
                 catch (RpcException ex)
@@ -173,7 +194,13 @@ public sealed class LoadRun : IAsyncDisposable
         await sampler;
         SampleRss(maxRss);
         var memory = _stack.Services.ToDictionary(s => s.Name, s => new ProcessMemory(maxRss[s.Name], ReadStatusKb(s.ProcessId, "VmHWM:") * 1024));
-        return new LoadLevel(strategy.ToString().ToLowerInvariant(), concurrency, elapsed, new Dictionary<StatusCode, int>(statuses), [.. ok], [.. all], memory, [.. errors]);
+        return new LoadLevel(strategy.ToString().ToLowerInvariant(), concurrency, elapsed, new Dictionary<StatusCode, int>(statuses), [.. ok], [.. all], memory, [.. errors])
+        {
+            Paths = answers.GroupBy(a => string.Join('>', a.Path), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal),
+            Stages = answers.SelectMany(a => a.Latencies).GroupBy(l => l.Stage, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => (g.Count(), LoadLevel.Percentile([.. g.Select(l => l.Ms)], 0.5)), StringComparer.Ordinal),
+            HintTokens = [.. answers.Where(a => a.Hint is { Tokens: > 0 }).Select(a => a.Hint.Tokens)],
+        };
     }
 
     /// <summary>Which services have exited (a crash under load), with their last output.</summary>
