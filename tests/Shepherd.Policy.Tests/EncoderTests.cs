@@ -87,8 +87,9 @@ public sealed class EncoderTests(PolicyFixture fixture)
         var amongOthers = quantized.Encode([.. Texts.Skip(1), Texts[0]]);
         var reversed = quantized.Encode([Texts[0], .. Texts.Skip(1).Reverse()]);
 
-        Assert.Equal(alone, amongOthers.Row(Texts.Length - 1).ToArray());
-        Assert.Equal(alone, reversed.Row(0).ToArray());
+        // Batch-mates moved these values by ~1e-2 when texts shared a run; alone they agree to float rounding.
+        AssertClose(alone, amongOthers.Row(Texts.Length - 1).ToArray());
+        AssertClose(alone, reversed.Row(0).ToArray());
         Assert.True(quantized.RunsAlone);
     }
 
@@ -100,5 +101,14 @@ public sealed class EncoderTests(PolicyFixture fixture)
         // MiniLM-L6: Q, K, V, output, and two feed-forward matrices in each of 6 layers.
         Assert.Equal(36, count);
         Assert.True(quantized.Length < 70_000_000);
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (var i = 0; i < expected.Length; i++)
+        {
+            Assert.Equal(expected[i], actual[i], 1e-6f);
+        }
     }
 }
