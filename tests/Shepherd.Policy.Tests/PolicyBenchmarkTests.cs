@@ -12,27 +12,27 @@ namespace Shepherd.Policy.Tests;
 /// The benchmark of issue 15, opt-in: SHEPHERD_BENCH=1 dotnet test tests/Shepherd.Policy.Tests -c Release
 /// --filter Category=Benchmark --logger "console;verbosity=detailed". In one run, side by side: decision quality
 /// of the float32 and int8 encoders on the same labels, the embedding cache, the encoder session options, and
-/// in-process against gRPC for both encoders. The in-process and gRPC measurements alternate in rounds and the
-/// table shows each figure's median, so a noisy neighbour hits both sides alike. It prints; it asserts nothing
-/// about speed.
+/// in-process against gRPC for both encoders. The in-process and gRPC calls are interleaved call by call
+/// (<see cref="PolicyBench.CompareAsync"/>), so a noisy neighbour hits both sides alike. It prints; it asserts
+/// nothing about speed. SHEPHERD_BENCH_SECTIONS=quality,cache,options,service picks sections.
 /// </summary>
 [Collection(PolicyCollection.Name)]
 public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelper output)
 {
-    private const int Rounds = 5;
     private const int WarmupCalls = 300;
+    private const int ConcurrentRounds = 3;
 
-    private static readonly PolicyBenchOptions RoundOptions = new()
+    private static readonly PolicyBenchOptions PairedOptions = new()
     {
         Warmup = 10,
-        Iterations = 80,
+        Iterations = 400,
         BatchSize = 32,
-        Batches = 8,
+        Batches = 24,
         Concurrency = 8,
-        ConcurrentCallsPerCaller = 8,
+        ConcurrentCallsPerCaller = 16,
     };
 
-    private static readonly PolicyBenchOptions SweepOptions = RoundOptions with { Iterations = 50, Batches = 3, Concurrency = 0 };
+    private static readonly PolicyBenchOptions SweepOptions = PairedOptions with { Iterations = 50, Batches = 3, Concurrency = 0 };
 
     [SkippableFact]
     [Trait("Category", "Benchmark")]
@@ -49,11 +49,31 @@ public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelpe
             ("MiniLM int8", fixture.Int8ProactiveBundle, fixture.Int8Encoder),
         };
 
-        Quality(encoders, test);
-        Cache();
-        await SessionOptionsAsync(encoders, queries);
-        await ServicePathAsync(encoders, queries);
+        if (Runs("quality"))
+        {
+            Quality(encoders, test);
+        }
+
+        if (Runs("cache"))
+        {
+            Cache();
+        }
+
+        if (Runs("options"))
+        {
+            await SessionOptionsAsync(encoders, queries);
+        }
+
+        if (Runs("service"))
+        {
+            await ServicePathAsync(encoders, queries);
+        }
     }
+
+    /// <summary>SHEPHERD_BENCH_SECTIONS=service,options (comma-separated) runs only those sections; unset runs all.</summary>
+    private static bool Runs(string section) =>
+        Environment.GetEnvironmentVariable("SHEPHERD_BENCH_SECTIONS") is not { Length: > 0 } sections
+        || sections.Split(',', StringSplitOptions.TrimEntries).Contains(section, StringComparer.OrdinalIgnoreCase);
 
     private void Quality((string Name, string Bundle, ITextEncoder Encoder)[] encoders, LabelRecord[] test)
     {
@@ -137,67 +157,61 @@ public sealed class PolicyBenchmarkTests(PolicyFixture fixture, ITestOutputHelpe
 
             // Steady state, as a long-running service is: the gRPC stack's code tiered up by the JIT. Ten warm-up calls
             // leave it in tier 0, where a unary call cost ~1 ms more in the first rounds than in the last.
-            foreach (var host in new[] { service, spinning })
+            var sides = new[] { PolicyBench.InProcess(predictor), OverGrpc("gRPC", service), OverGrpc("gRPC, spinning", spinning) };
+            foreach (var side in sides)
             {
                 for (var i = 0; i < WarmupCalls; i++)
                 {
-                    await host.Client.PredictAsync(new PredictRequest { Query = queries[i % queries.Length] });
+                    await side.PredictOne(queries[i % queries.Length], CancellationToken.None);
                 }
             }
 
-            for (var i = 0; i < WarmupCalls; i++)
+            var paired = await PolicyBench.CompareAsync(queries, sides, PairedOptions);
+            var concurrent = sides.Select(_ => new List<double>()).ToArray();
+            for (var round = 0; round < ConcurrentRounds; round++)
             {
-                predictor.Predict(new PolicyQuery(queries[i % queries.Length]));
+                for (var s = 0; s < sides.Length; s++)
+                {
+                    concurrent[s].Add((await PolicyBench.ConcurrentAsync(queries, sides[s].PredictOne, PairedOptions)).QueriesPerSecond);
+                }
             }
 
-            var inProcess = new List<PolicyBenchReport>();
-            var grpc = new List<PolicyBenchReport>();
-            var grpcSpinning = new List<PolicyBenchReport>();
-            for (var round = 0; round < Rounds; round++)
-            {
-                inProcess.Add(await PolicyBench.RunInProcessAsync(TextWriter.Null, predictor, Queries(queries), RoundOptions));
-                grpc.Add(await OverGrpcAsync(service, queries));
-                grpcSpinning.Add(await OverGrpcAsync(spinning, queries));
-            }
-
-            var p50 = Median(inProcess, r => r.SingleP50Ms);
-            var grpcP50 = Median(grpc, r => r.SingleP50Ms);
-            var batch = Median(inProcess, r => r.BatchQueriesPerSecond);
-            var grpcBatch = Median(grpc, r => r.BatchQueriesPerSecond);
-            rows.Add($"| {name} | {p50:0.00} ms | {grpcP50:0.00} ms | {Median(grpcSpinning, r => r.SingleP50Ms):0.00} ms | " +
-                     $"{batch:0} q/s | {grpcBatch:0} q/s | {Median(grpcSpinning, r => r.BatchQueriesPerSecond):0} q/s | " +
-                     $"{Median(inProcess, r => r.ConcurrentQueriesPerSecond):0} q/s | {Median(grpc, r => r.ConcurrentQueriesPerSecond):0} q/s |");
-            var latencyGoal = 1.2 * p50 + 0.5;
-            goals.Add($"{name}: gRPC Predict p50 {grpcP50:0.00} ms {(grpcP50 <= latencyGoal ? "≤" : ">")} 1.2 × {p50:0.00} + 0.5 = {latencyGoal:0.00} ms " +
-                      $"({(grpcP50 <= latencyGoal ? "met" : "NOT met")}); gRPC PredictBatch {grpcBatch / batch:0.00} × in-process " +
-                      $"({(grpcBatch >= 0.9 * batch ? "met" : "NOT met")}, goal ≥ 0.9)");
+            var (inProcess, grpc, grpcSpinning) = (paired[0], paired[1], paired[2]);
+            rows.Add($"| {name} | {inProcess.SingleP50Ms:0.00} ms | {grpc.SingleP50Ms:0.00} ms | {grpcSpinning.SingleP50Ms:0.00} ms | " +
+                     $"{inProcess.BatchQueriesPerSecond:0} q/s | {grpc.BatchQueriesPerSecond:0} q/s | {grpcSpinning.BatchQueriesPerSecond:0} q/s | " +
+                     $"{Median(concurrent[0]):0} q/s | {Median(concurrent[1]):0} q/s |");
+            var latencyGoal = 1.2 * inProcess.SingleP50Ms + 0.5;
+            var latencyMet = grpc.SingleP50Ms <= latencyGoal;
+            var batchRatio = grpc.BatchQueriesPerSecond / inProcess.BatchQueriesPerSecond;
+            goals.Add($"{name}: gRPC Predict p50 {grpc.SingleP50Ms:0.00} ms {(latencyMet ? "≤" : ">")} 1.2 × {inProcess.SingleP50Ms:0.00} + 0.5 = {latencyGoal:0.00} ms " +
+                      $"({(latencyMet ? "met" : "NOT met")}); gRPC PredictBatch {batchRatio:0.00} × in-process " +
+                      $"({(batchRatio >= 0.9 ? "met" : "NOT met")}, goal ≥ 0.9); p90 in-process {inProcess.SingleP90Ms:0.00} ms, gRPC {grpc.SingleP90Ms:0.00} ms; " +
+                      $"PredictBatch call p50 / max in-process {inProcess.BatchCallP50Ms:0} / {inProcess.BatchCallMaxMs:0} ms, " +
+                      $"gRPC {grpc.BatchCallP50Ms:0} / {grpc.BatchCallMaxMs:0} ms, gRPC spinning {grpcSpinning.BatchCallP50Ms:0} / {grpcSpinning.BatchCallMaxMs:0} ms");
         }
 
         Line("");
-        Line($"## Service path: medians of {Rounds} alternating rounds (defaults; the spinning columns: Policy:EncoderAllowSpinning=true)");
+        Line($"## Service path: {PairedOptions.Iterations} Predict and {PairedOptions.Batches} PredictBatch calls per column, interleaved call by call " +
+             $"(defaults; the spinning columns: Policy:EncoderAllowSpinning=true); 8 callers: median of {ConcurrentRounds} rounds");
         Line("| encoder | in-process Predict p50 | gRPC Predict p50 | gRPC p50, spinning | in-process PredictBatch | gRPC PredictBatch | gRPC PredictBatch, spinning | in-process 8 callers | gRPC 8 callers |");
         Line("|---|---|---|---|---|---|---|---|---|");
         rows.ForEach(Line);
         goals.ForEach(Line);
     }
 
-    private static Task<PolicyBenchReport> OverGrpcAsync(PolicyServiceHostRunner service, string[] queries) => PolicyBench.RunAsync(
-        TextWriter.Null,
-        "gRPC",
-        queries,
+    private static PolicyBenchSide OverGrpc(string label, PolicyServiceHostRunner service) => new(
+        label,
         (q, ct) => service.Client.PredictAsync(new PredictRequest { Query = q }, cancellationToken: ct).ResponseAsync,
         async (batch, ct) =>
         {
             var request = new PredictBatchRequest();
             request.Requests.AddRange(batch.Select(q => new PredictRequest { Query = q }));
             await service.Client.PredictBatchAsync(request, cancellationToken: ct);
-        },
-        RoundOptions);
+        });
 
     private static PolicyQuery[] Queries(string[] queries) => queries.Select(q => new PolicyQuery(q)).ToArray();
 
-    private static double Median(List<PolicyBenchReport> reports, Func<PolicyBenchReport, double> figure) =>
-        PolicyBench.Percentile(reports.Select(figure).ToArray(), 0.5);
+    private static double Median(List<double> values) => PolicyBench.Percentile(values, 0.5);
 
     private void Line(string text) => output.WriteLine(text);
 }

@@ -40,6 +40,17 @@ public sealed record PolicyBenchReport(
         $"concurrent Predict {ConcurrentQueriesPerSecond:0} queries/s, p50 {ConcurrentP50Ms:0.00} ms, p99 {ConcurrentP99Ms:0.00} ms");
 }
 
+/// <summary>One way to call the policy (in process, over gRPC, ...), for <see cref="PolicyBench.CompareAsync"/>.</summary>
+public sealed record PolicyBenchSide(
+    string Label,
+    Func<string, CancellationToken, Task> PredictOne,
+    Func<IReadOnlyList<string>, CancellationToken, Task> PredictBatch);
+
+/// <summary>One side's figures from an interleaved comparison.</summary>
+/// <param name="BatchQueriesPerSecond">Queries over the summed time of the side's PredictBatch calls.</param>
+/// <param name="BatchCallMaxMs">The slowest PredictBatch call: a stall (a starved thread pool, a GC) shows here.</param>
+public sealed record PolicyPairedReport(string Label, double SingleP50Ms, double SingleP90Ms, double BatchQueriesPerSecond, double BatchCallP50Ms, double BatchCallMaxMs);
+
 /// <summary>
 /// Measures the policy the way callers see it: sequential single-query latency (p50/p90/p99), PredictBatch
 /// throughput, and throughput under concurrent single-query callers. The transport is the caller's: pass
@@ -84,6 +95,83 @@ public static class PolicyBench
 
         var batchSeconds = Stopwatch.GetElapsedTime(batchStarted).TotalSeconds;
 
+        var (concurrentPerSecond, all) = await ConcurrentAsync(queries, predictOne, options, cancellationToken);
+        var report = new PolicyBenchReport(
+            label,
+            Percentile(single, 0.50),
+            Percentile(single, 0.90),
+            Percentile(single, 0.99),
+            single.Average(),
+            options.Batches * options.BatchSize / batchSeconds,
+            batchSeconds * 1000 / options.Batches,
+            concurrentPerSecond,
+            Percentile(all, 0.50),
+            Percentile(all, 0.99));
+        await output.WriteLineAsync(report.Format());
+        return report;
+    }
+
+    /// <summary>
+    /// Ways to call the policy measured call by call in turn: each iteration times one call of every side, the
+    /// order rotating, so a slow second on a shared machine lands on every side alike and the sides' figures can be
+    /// compared within one run (separate blocks of calls differ by up to 20 % on a noisy 2-core VM). Every side
+    /// answers the same queries. Only sequential calls: concurrent callers cannot be interleaved.
+    /// </summary>
+    public static async Task<IReadOnlyList<PolicyPairedReport>> CompareAsync(
+        IReadOnlyList<string> queries, IReadOnlyList<PolicyBenchSide> sides, PolicyBenchOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new PolicyBenchOptions();
+        if (queries.Count == 0 || sides.Count == 0)
+        {
+            throw new ArgumentException("The comparison needs queries and at least one side.");
+        }
+
+        for (var i = 0; i < options.Warmup; i++)
+        {
+            foreach (var side in sides)
+            {
+                await side.PredictOne(queries[i % queries.Count], cancellationToken);
+            }
+        }
+
+        var single = sides.Select(_ => new double[options.Iterations]).ToArray();
+        for (var i = 0; i < options.Iterations; i++)
+        {
+            for (var k = 0; k < sides.Count; k++)
+            {
+                var s = (i + k) % sides.Count;
+                var started = Stopwatch.GetTimestamp();
+                await sides[s].PredictOne(queries[i % queries.Count], cancellationToken);
+                single[s][i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        }
+
+        var batch = sides.Select(_ => new double[options.Batches]).ToArray();
+        for (var b = 0; b < options.Batches; b++)
+        {
+            var texts = Batch(queries, b * options.BatchSize, options.BatchSize);
+            for (var k = 0; k < sides.Count; k++)
+            {
+                var s = (b + k) % sides.Count;
+                var started = Stopwatch.GetTimestamp();
+                await sides[s].PredictBatch(texts, cancellationToken);
+                batch[s][b] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        }
+
+        return sides.Select((side, s) => new PolicyPairedReport(
+            side.Label,
+            Percentile(single[s], 0.50),
+            Percentile(single[s], 0.90),
+            options.Batches * options.BatchSize / (batch[s].Sum() / 1000),
+            Percentile(batch[s], 0.50),
+            batch[s].Max())).ToArray();
+    }
+
+    /// <summary>Concurrent single-query callers: queries per second and every call's latency in ms.</summary>
+    public static async Task<(double QueriesPerSecond, double[] LatenciesMs)> ConcurrentAsync(
+        IReadOnlyList<string> queries, Func<string, CancellationToken, Task> predictOne, PolicyBenchOptions options, CancellationToken cancellationToken = default)
+    {
         var concurrent = new List<double>[options.Concurrency];
         var concurrentStarted = Stopwatch.GetTimestamp();
         await Task.WhenAll(Enumerable.Range(0, options.Concurrency).Select(async caller =>
@@ -96,23 +184,16 @@ public static class PolicyBench
                 timings.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
             }
         }));
-        var concurrentSeconds = Stopwatch.GetElapsedTime(concurrentStarted).TotalSeconds;
+        var seconds = Stopwatch.GetElapsedTime(concurrentStarted).TotalSeconds;
         var all = concurrent.SelectMany(t => t).ToArray();
-
-        var report = new PolicyBenchReport(
-            label,
-            Percentile(single, 0.50),
-            Percentile(single, 0.90),
-            Percentile(single, 0.99),
-            single.Average(),
-            options.Batches * options.BatchSize / batchSeconds,
-            batchSeconds * 1000 / options.Batches,
-            all.Length / concurrentSeconds,
-            Percentile(all, 0.50),
-            Percentile(all, 0.99));
-        await output.WriteLineAsync(report.Format());
-        return report;
+        return (all.Length / seconds, all);
     }
+
+    /// <summary>The in-process side of a comparison: the predictor called directly, no transport.</summary>
+    public static PolicyBenchSide InProcess(PolicyPredictor predictor, string label = "in-process") => new(
+        label,
+        (text, ct) => Task.FromResult(predictor.Predict(new PolicyQuery(text), ct)),
+        (texts, ct) => Task.FromResult(predictor.Predict(texts.Select(t => new PolicyQuery(t)).ToArray(), ct)));
 
     /// <summary>The benchmark straight on a predictor, no transport.</summary>
     public static Task<PolicyBenchReport> RunInProcessAsync(

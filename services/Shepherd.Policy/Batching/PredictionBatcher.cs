@@ -1,28 +1,44 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Threading.Channels;
+using Grpc.Core;
 using Shepherd.Core.Errors;
+using Shepherd.Core.Policy;
 using Shepherd.Policy.Model.Prediction;
 
 namespace Shepherd.Policy.Batching;
 
 /// <summary>
-/// Folds concurrent single Predict calls into one encoder run. One run at a time holds the gate. A call that
-/// finds the service idle (gate free, queue empty) runs at once on its own thread: a lone caller pays no
-/// queue hop and no wait. Otherwise it is queued; a reader loop takes the gate, drains the queue and, when the
-/// previous batch had company (concurrent traffic), waits at most MaxWaitMs for more before running the
-/// batch. Calls are validated before they are queued, so a bad one cannot fail its neighbours.
+/// Runs a bundle's encoder on a dedicated inference thread, one run at a time, and folds concurrent single Predict
+/// calls into one run.
+/// <para>
+/// Why a dedicated thread: an encoder run blocks the thread that makes it (10–300 ms on CPU). Made on thread-pool
+/// threads, as Kestrel's request handlers are, a few concurrent runs on a 2-core box starve the pool. Kestrel, the
+/// health checks and the gRPC plumbing then wait for the pool to inject threads: PredictBatch calls that stalled
+/// for about a second in PolicyBenchmarkTests. Here request threads only enqueue and await, and runs never
+/// overlap: OnnxRuntime's intra-op threads are the only parallelism, and nothing oversubscribes the cores.
+/// </para>
+/// <para>
+/// Single calls are drained together into one run (at most MaxBatchSize). While traffic is concurrent (the previous
+/// run had company) the loop waits at most MaxWaitMs for more; a lone caller never waits. A PredictBatch chunk is
+/// one job that runs alone, in arrival order with the single calls, so a long PredictBatch cannot hold single
+/// callers back for more than one chunk. Calls are validated before they are queued, so a bad one cannot fail its
+/// neighbours; more than <c>capacity</c> queued jobs get RESOURCE_EXHAUSTED.
+/// </para>
 /// </summary>
 public sealed class PredictionBatcher : IAsyncDisposable
 {
     private readonly PolicyPredictor _predictor;
     private readonly int _maxBatchSize;
     private readonly TimeSpan _maxWait;
+    private readonly int _capacity;
     private readonly ILogger _logger;
-    private readonly Channel<Pending> _queue;
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly SemaphoreSlim _gate = new(1, 1);
-    private readonly Task _loop;
     private readonly PolicyMetrics? _metrics;
+    private readonly ConcurrentQueue<Job> _jobs = new();
+    private readonly SemaphoreSlim _signal = new(0);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Thread _thread;
+    private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _queued;
     private long _runs;
     private long _calls;
 
@@ -32,158 +48,231 @@ public sealed class PredictionBatcher : IAsyncDisposable
         _predictor = predictor;
         _maxBatchSize = maxBatchSize;
         _maxWait = maxWait;
+        _capacity = capacity;
         _logger = logger;
-        _queue = Channel.CreateBounded<Pending>(new BoundedChannelOptions(capacity)
-        {
-            SingleReader = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
-        _loop = Task.Run(RunAsync);
+        _thread = new Thread(Loop) { IsBackground = true, Name = $"policy-inference {predictor.Mode.ToWire()}" };
+        _thread.Start();
     }
 
-    /// <summary>Encoder runs so far (inline and batched).</summary>
+    /// <summary>Encoder runs for single Predict calls so far.</summary>
     public long Runs => Interlocked.Read(ref _runs);
 
     /// <summary>Predict calls answered so far.</summary>
     public long Calls => Interlocked.Read(ref _calls);
 
+    /// <summary>Decides one query; concurrent calls share encoder runs.</summary>
     public Task<PolicyPrediction> PredictAsync(PolicyQuery query, CancellationToken cancellationToken)
     {
         _predictor.Validate(query);
-        if (_queue.Reader.Count == 0 && _gate.Wait(0))
-        {
-            try
-            {
-                var prediction = _predictor.Predict([query], cancellationToken)[0];
-                Interlocked.Increment(ref _runs);
-                Interlocked.Increment(ref _calls);
-                _metrics?.Ran(1);
-                return Task.FromResult(prediction);
-            }
-            finally
-            {
-                _gate.Release();
-            }
-        }
+        var single = new OneQuery(query, cancellationToken);
+        Enqueue(single);
+        return single.Completion.Task.WaitAsync(cancellationToken);
+    }
 
-        var pending = new Pending(query, new TaskCompletionSource<PolicyPrediction>(TaskCreationOptions.RunContinuationsAsynchronously), cancellationToken);
-        if (!_queue.Writer.TryWrite(pending))
-        {
-            throw new CapacityExceededException("The policy queue is full; retry later.");
-        }
-
-        return pending.Completion.Task.WaitAsync(cancellationToken);
+    /// <summary>
+    /// Decides a chunk of validated queries in one job on the inference thread (PredictBatch: one job per chunk of at
+    /// most MaxBatchSize, so single callers get a turn between chunks).
+    /// </summary>
+    public Task<IReadOnlyList<PolicyPrediction>> PredictChunkAsync(IReadOnlyList<PolicyQuery> queries, CancellationToken cancellationToken)
+    {
+        var chunk = new Chunk(queries, cancellationToken);
+        Enqueue(chunk);
+        return chunk.Completion.Task.WaitAsync(cancellationToken);
     }
 
     public async ValueTask DisposeAsync()
     {
-        _queue.Writer.TryComplete();
-        await _stopping.CancelAsync();
-        try
+        if (_stopping.IsCancellationRequested)
         {
-            await _loop;
+            return;
         }
-        catch (OperationCanceledException)
+
+        await _stopping.CancelAsync();
+        await _stopped.Task;
+        while (_jobs.TryDequeue(out var job))
         {
+            job.Cancel();
         }
 
         _stopping.Dispose();
-        _gate.Dispose();
+        _signal.Dispose();
     }
 
-    private async Task RunAsync()
+    private void Enqueue(Job job)
     {
-        var reader = _queue.Reader;
-        var batch = new List<Pending>(_maxBatchSize);
+        if (Interlocked.Increment(ref _queued) > _capacity)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new CapacityExceededException("The policy queue is full; retry later.");
+        }
+
+        if (_stopping.IsCancellationRequested)
+        {
+            Interlocked.Decrement(ref _queued);
+            throw new RpcException(new Status(StatusCode.Unavailable, "The policy service is stopping; retry on another replica."));
+        }
+
+        _jobs.Enqueue(job);
+        _signal.Release();
+    }
+
+    private void Loop()
+    {
+        var singles = new List<OneQuery>(_maxBatchSize);
         var hadCompany = false;
-        while (await reader.WaitToReadAsync(_stopping.Token))
+        try
         {
-            await _gate.WaitAsync(_stopping.Token);
-            try
+            while (!_stopping.IsCancellationRequested)
             {
-                batch.Clear();
-                Drain(reader, batch);
-                if (hadCompany && batch.Count < _maxBatchSize && _maxWait > TimeSpan.Zero)
+                Wait(Timeout.InfiniteTimeSpan);
+                while (_jobs.TryPeek(out var head))
                 {
-                    await WaitForCompanyAsync(reader, batch);
-                }
+                    if (head is Chunk)
+                    {
+                        Take();
+                        RunChunk((Chunk)head);
+                        continue;
+                    }
 
-                hadCompany = batch.Count > 1 || reader.Count > 0;
-                batch.RemoveAll(p => p.CancellationToken.IsCancellationRequested);
-                if (batch.Count > 0)
-                {
-                    Run(batch);
+                    singles.Clear();
+                    DrainSingles(singles);
+                    if (hadCompany && singles.Count < _maxBatchSize && _maxWait > TimeSpan.Zero)
+                    {
+                        WaitForCompany(singles);
+                    }
+
+                    hadCompany = singles.Count > 1 || !_jobs.IsEmpty;
+                    singles.RemoveAll(s => s.CancellationToken.IsCancellationRequested);
+                    if (singles.Count > 0)
+                    {
+                        RunSingles(singles);
+                    }
                 }
             }
-            finally
-            {
-                _gate.Release();
-            }
+        }
+        finally
+        {
+            _stopped.TrySetResult();
         }
     }
 
-    private void Drain(ChannelReader<Pending> reader, List<Pending> batch)
+    /// <summary>Blocks until a job may be queued (true), or the timeout passes or the batcher stops (false).</summary>
+    private bool Wait(TimeSpan timeout)
     {
-        while (batch.Count < _maxBatchSize && reader.TryRead(out var pending))
+        try
         {
-            batch.Add(pending);
+            return _signal.Wait(timeout, _stopping.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
         }
     }
 
-    private async Task WaitForCompanyAsync(ChannelReader<Pending> reader, List<Pending> batch)
+    private Job Take()
+    {
+        _jobs.TryDequeue(out var job);
+        Interlocked.Decrement(ref _queued);
+        return job!;
+    }
+
+    /// <summary>Takes queued single calls up to the batch size, stopping at a PredictBatch chunk.</summary>
+    private void DrainSingles(List<OneQuery> singles)
+    {
+        while (singles.Count < _maxBatchSize && _jobs.TryPeek(out var head) && head is OneQuery)
+        {
+            singles.Add((OneQuery)Take());
+        }
+    }
+
+    private void WaitForCompany(List<OneQuery> singles)
     {
         var deadline = Stopwatch.GetTimestamp() + (long)(_maxWait.TotalSeconds * Stopwatch.Frequency);
-        while (batch.Count < _maxBatchSize)
+        while (singles.Count < _maxBatchSize && !(_jobs.TryPeek(out var head) && head is Chunk))
         {
             var remaining = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), deadline);
-            if (remaining <= TimeSpan.Zero)
+            if (remaining <= TimeSpan.Zero || !Wait(remaining))
             {
                 return;
             }
 
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
-            timeout.CancelAfter(remaining);
-            try
-            {
-                if (!await reader.WaitToReadAsync(timeout.Token))
-                {
-                    return;
-                }
-            }
-            catch (OperationCanceledException) when (!_stopping.IsCancellationRequested)
-            {
-                return;
-            }
-
-            Drain(reader, batch);
+            DrainSingles(singles);
         }
     }
 
-    private void Run(List<Pending> batch)
+    private void RunSingles(List<OneQuery> singles)
     {
         var started = Stopwatch.GetTimestamp();
         try
         {
-            var predictions = _predictor.Predict(batch.Select(p => p.Query).ToArray());
+            var predictions = _predictor.Predict(singles.Select(p => p.Query).ToArray());
             Interlocked.Increment(ref _runs);
-            Interlocked.Add(ref _calls, batch.Count);
-            _metrics?.Ran(batch.Count);
-            for (var i = 0; i < batch.Count; i++)
+            Interlocked.Add(ref _calls, singles.Count);
+            _metrics?.Ran(singles.Count);
+            for (var i = 0; i < singles.Count; i++)
             {
-                batch[i].Completion.TrySetResult(predictions[i]);
+                singles[i].Completion.TrySetResult(predictions[i]);
             }
 
-            PolicyLog.BatchRan(_logger, batch.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            PolicyLog.BatchRan(_logger, singles.Count, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }
         catch (Exception ex)
         {
-            PolicyLog.BatchFailed(_logger, batch.Count, ex);
-            foreach (var pending in batch)
+            PolicyLog.BatchFailed(_logger, singles.Count, ex);
+            foreach (var single in singles)
             {
-                pending.Completion.TrySetException(ex);
+                single.Completion.TrySetException(ex);
             }
         }
     }
 
-    private sealed record Pending(PolicyQuery Query, TaskCompletionSource<PolicyPrediction> Completion, CancellationToken CancellationToken);
+    private void RunChunk(Chunk chunk)
+    {
+        if (chunk.CancellationToken.IsCancellationRequested)
+        {
+            chunk.Cancel();
+            return;
+        }
+
+        try
+        {
+            var predictions = _predictor.Predict(chunk.Queries, chunk.CancellationToken);
+            _metrics?.Ran(chunk.Queries.Count);
+            chunk.Completion.TrySetResult(predictions);
+        }
+        catch (OperationCanceledException)
+        {
+            chunk.Cancel();
+        }
+        catch (Exception ex)
+        {
+            PolicyLog.BatchFailed(_logger, chunk.Queries.Count, ex);
+            chunk.Completion.TrySetException(ex);
+        }
+    }
+
+    private abstract class Job(CancellationToken cancellationToken)
+    {
+        public CancellationToken CancellationToken { get; } = cancellationToken;
+
+        public abstract void Cancel();
+    }
+
+    private sealed class OneQuery(PolicyQuery query, CancellationToken cancellationToken) : Job(cancellationToken)
+    {
+        public PolicyQuery Query { get; } = query;
+
+        public TaskCompletionSource<PolicyPrediction> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Cancel() => Completion.TrySetCanceled(CancellationToken);
+    }
+
+    private sealed class Chunk(IReadOnlyList<PolicyQuery> queries, CancellationToken cancellationToken) : Job(cancellationToken)
+    {
+        public IReadOnlyList<PolicyQuery> Queries { get; } = queries;
+
+        public TaskCompletionSource<IReadOnlyList<PolicyPrediction>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public override void Cancel() => Completion.TrySetCanceled(CancellationToken);
+    }
 }

@@ -22,7 +22,7 @@ public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicySe
         return ToResponse(prediction, policy.Predictor);
     }
 
-    public override Task<PredictBatchResponse> PredictBatch(PredictBatchRequest request, ServerCallContext context)
+    public override async Task<PredictBatchResponse> PredictBatch(PredictBatchRequest request, ServerCallContext context)
     {
         var started = Stopwatch.GetTimestamp();
         var settings = options.Value;
@@ -32,34 +32,39 @@ public sealed class PolicyGrpcService(PolicyRegistry registry, IOptions<PolicySe
                 "requests", $"at most {settings.MaxBatchRequests} requests per call, got {request.Requests.Count}");
         }
 
-        var response = new PredictBatchResponse();
         var results = new PredictResponse[request.Requests.Count];
         var groups = request.Requests
             .Select((r, i) => (Query: ToQuery(r), Index: i, Policy: Resolve(r.Mode)))
-            .GroupBy(x => x.Policy);
-        foreach (var group in groups)
+            .GroupBy(x => x.Policy)
+            .Select(g => (Policy: g.Key, Items: g.ToArray()))
+            .ToArray();
+
+        // Every request is validated before any runs: a bad one fails the call with its index, and nothing is queued.
+        foreach (var (policy, items) in groups)
         {
-            var items = group.ToArray();
-            var predictor = group.Key.Predictor;
             foreach (var item in items)
             {
-                predictor.Validate(item.Query, $"requests[{item.Index}].");
+                policy.Predictor.Validate(item.Query, $"requests[{item.Index}].");
             }
+        }
 
+        foreach (var (policy, items) in groups)
+        {
+            // One inference job per chunk: single Predict callers get a turn between the chunks of a long batch.
             foreach (var chunk in items.Chunk(settings.MaxBatchSize))
             {
-                context.CancellationToken.ThrowIfCancellationRequested();
-                var predictions = predictor.Predict(chunk.Select(x => x.Query).ToArray(), context.CancellationToken);
+                var predictions = await policy.Batcher.PredictChunkAsync(chunk.Select(x => x.Query).ToArray(), context.CancellationToken);
                 for (var i = 0; i < chunk.Length; i++)
                 {
-                    results[chunk[i].Index] = ToResponse(predictions[i], predictor);
+                    results[chunk[i].Index] = ToResponse(predictions[i], policy.Predictor);
                 }
             }
         }
 
+        var response = new PredictBatchResponse();
         response.Predictions.AddRange(results);
         metrics.Predicted("PredictBatch", "any", Stopwatch.GetElapsedTime(started));
-        return Task.FromResult(response);
+        return response;
     }
 
     public override Task<PolicyServiceInfoResponse> Info(PolicyServiceInfoRequest request, ServerCallContext context)
