@@ -49,7 +49,9 @@ public sealed record PolicyBenchSide(
 /// <summary>One side's figures from an interleaved comparison.</summary>
 /// <param name="BatchQueriesPerSecond">Queries over the summed time of the side's PredictBatch calls.</param>
 /// <param name="BatchCallMaxMs">The slowest PredictBatch call: a stall (a starved thread pool, a GC) shows here.</param>
-public sealed record PolicyPairedReport(string Label, double SingleP50Ms, double SingleP90Ms, double BatchQueriesPerSecond, double BatchCallP50Ms, double BatchCallMaxMs);
+/// <param name="BatchCallMaxIndex">Which PredictBatch call (0 = the first) was the slowest.</param>
+public sealed record PolicyPairedReport(
+    string Label, double SingleP50Ms, double SingleP90Ms, double BatchQueriesPerSecond, double BatchCallP50Ms, double BatchCallMaxMs, int BatchCallMaxIndex);
 
 /// <summary>
 /// Measures the policy the way callers see it: sequential single-query latency (p50/p90/p99), PredictBatch
@@ -165,7 +167,8 @@ public static class PolicyBench
             Percentile(single[s], 0.90),
             options.Batches * options.BatchSize / (batch[s].Sum() / 1000),
             Percentile(batch[s], 0.50),
-            batch[s].Max())).ToArray();
+            batch[s].Max(),
+            Array.IndexOf(batch[s], batch[s].Max()))).ToArray();
     }
 
     /// <summary>Concurrent single-query callers: queries per second and every call's latency in ms.</summary>
