@@ -16,6 +16,19 @@ namespace Shepherd.EndToEnd.Tests;
 public sealed record TestKey(string Id, string Secret, bool Admin = false, int PermitsPerSecond = 100, int Burst = 200)
 {
     public Metadata Headers => new() { { "authorization", $"Bearer {Secret}" } };
+
+    /// <summary>
+    /// Asserts what this key's bucket must refuse of <paramref name="sent"/> calls sent together within
+    /// <paramref name="elapsed"/>. The edge adds <see cref="PermitsPerSecond"/> on each tick of a one-second timer, so
+    /// at most the full bucket plus one refill per tick that fell among the calls pass; and at least one call is
+    /// refused in any case (calls spread over many seconds would mean the edge itself stalled).
+    /// </summary>
+    public void AssertRefusedAtLeast(int refused, int sent, TimeSpan elapsed)
+    {
+        var mayPass = Burst + (PermitsPerSecond * ((int)Math.Floor(elapsed.TotalSeconds) + 1));
+        var atLeast = Math.Max(1, sent - mayPass);
+        Assert.True(refused >= atLeast, $"{refused} of {sent} refused in {elapsed.TotalMilliseconds:F0} ms; at least {atLeast} must be");
+    }
 }
 
 /// <summary>One orchestrator replica: a process on a fixed port, and the Groq stand-in only it talks to.</summary>

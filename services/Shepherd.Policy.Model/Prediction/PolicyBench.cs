@@ -161,14 +161,18 @@ public static class PolicyBench
             }
         }
 
-        return sides.Select((side, s) => new PolicyPairedReport(
-            side.Label,
-            Percentile(single[s], 0.50),
-            Percentile(single[s], 0.90),
-            options.Batches * options.BatchSize / (batch[s].Sum() / 1000),
-            Percentile(batch[s], 0.50),
-            batch[s].Max(),
-            Array.IndexOf(batch[s], batch[s].Max()))).ToArray();
+        return sides.Select((side, s) =>
+        {
+            var slowest = batch[s].Max();
+            return new PolicyPairedReport(
+                side.Label,
+                Percentile(single[s], 0.50),
+                Percentile(single[s], 0.90),
+                options.Batches * options.BatchSize / (batch[s].Sum() / 1000),
+                Percentile(batch[s], 0.50),
+                slowest,
+                Array.IndexOf(batch[s], slowest));
+        }).ToArray();
     }
 
     /// <summary>Concurrent single-query callers: queries per second and every call's latency in ms.</summary>
